@@ -1,0 +1,29 @@
+# Two commands on a fresh machine:
+#   make run    install into .venv and run the pipeline on the embedded default
+#   make test   install into .venv (with test extras) and run the test suite
+PY ?= python3
+VENV ?= .venv
+CORES ?= all
+BIN := $(VENV)/bin
+
+.PHONY: run test install install-test clean-results
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	# torch first, pinned: anything else would pull a CUDA build (GBs)
+	$(BIN)/pip install torch==2.13.0
+
+install: $(BIN)/python
+	$(BIN)/pip install -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install -e ".[test]"
+
+run: install
+	$(BIN)/snakemake --cores $(CORES)
+
+test: install-test
+	$(BIN)/pytest
+
+clean-results:
+	rm -rf results .snakemake

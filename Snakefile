@@ -1,0 +1,26 @@
+# SIMART microscopy-restoration benchmark.
+#   snakemake --cores all                          embedded default (config.yaml)
+#   snakemake --profile profiles/slurm all         paper scale on Slurm (configs/paper.yaml)
+#   snakemake results/metrics/simart/TEM/wiener.parquet   one benchmark cell
+#   snakemake figures                              tables and figures only
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/sources.smk"
+include: "rules/simulate.smk"
+include: "rules/evaluate.smk"
+include: "rules/figures.smk"
+
+
+rule all:
+    input:
+        all_shards(),
+        all_cells(),
+        figure_targets(),
+    default_target: True

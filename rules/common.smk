@@ -1,0 +1,70 @@
+# Helpers shared by every rule file: config validation (before any job runs), targets.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from simart.config import SPLITS, ConfigError, n_shards, validate_config  # noqa: E402
+
+try:
+    CFG = validate_config(config)
+except ConfigError as _err:
+    sys.stderr.write(f"\nSIMART config error: {_err}\n\n")
+    raise SystemExit(1)
+
+MODALITIES = list(CFG.simart.modalities)
+MODELS = list(CFG.evaluate.models)
+METRICS = list(CFG.evaluate.metrics)
+R = "results"
+
+
+wildcard_constraints:
+    modality="|".join(MODALITIES),
+    split="train|val|test",
+    shard=r"\d{4}",
+    model=r"[a-z0-9_]+",
+    dataset="simart",
+
+
+def shard_ids(split):
+    return [f"{i:04d}" for i in range(n_shards(CFG, split))]
+
+
+def all_shards():
+    return [
+        f"{R}/simart/shards/{m}/{s}/{i}.h5"
+        for m in MODALITIES
+        for s in SPLITS
+        for i in shard_ids(s)
+    ]
+
+
+def all_cells():
+    return [f"{R}/metrics/simart/{m}/{model}.parquet" for m in MODALITIES for model in MODELS]
+
+
+def figure_targets():
+    return [
+        f"{R}/tables/simart_metrics.csv",
+        f"{R}/tables/simart_metrics.md",
+        *[f"{R}/figures/fig1_artifacts.{ext}" for ext in CFG.figures.formats],
+    ]
+
+
+def fig1_inputs():
+    """Paths Fig. 1 reads: first test shard, its predictions and the cell tables."""
+    return {
+        "shards": {m: f"{R}/simart/shards/{m}/test/0000.h5" for m in MODALITIES},
+        "predictions": {
+            m: {k: f"{R}/predictions/simart/{m}/{k}/0000.h5" for k in MODELS} for m in MODALITIES
+        },
+        "cell_tables": {
+            m: {k: f"{R}/metrics/simart/{m}/{k}.parquet" for k in MODELS} for m in MODALITIES
+        },
+    }
+
+
+def flat_paths(tree):
+    if isinstance(tree, dict):
+        return [p for v in tree.values() for p in flat_paths(v)]
+    return [tree]

@@ -1,0 +1,60 @@
+rule predict_shard:
+    """Restore one test shard with one model; per-image metrics of that shard."""
+    input:
+        shard=f"{R}/simart/shards/{{modality}}/test/{{shard}}.h5",
+    output:
+        pred=f"{R}/predictions/simart/{{modality}}/{{model}}/{{shard}}.h5",
+        table=f"{R}/metrics_shards/simart/{{modality}}/{{model}}/{{shard}}.parquet",
+    log:
+        f"{R}/logs/predict/{{modality}}_{{model}}_{{shard}}.log",
+    benchmark:
+        f"{R}/benchmarks/predict/{{modality}}_{{model}}_{{shard}}.tsv"
+    params:
+        cfg=CFG,
+    threads: 1
+    resources:
+        mem_mb=lambda wc: 2000 + 12 * CFG.simart.shard_size * CFG.image_size**2 // 2**20,
+        runtime=lambda wc: 10 + CFG.simart.shard_size * CFG.image_size**2 // 2**16,
+    script:
+        "../workflow_scripts/predict_shard.py"
+
+
+rule metrics_cell:
+    """One benchmark cell (dataset, modality, model): one row per test image."""
+    input:
+        lambda wc: expand(
+            f"{R}/metrics_shards/simart/{wc.modality}/{wc.model}/{{shard}}.parquet",
+            shard=shard_ids("test"),
+        ),
+    output:
+        f"{R}/metrics/simart/{{modality}}/{{model}}.parquet",
+    log:
+        f"{R}/logs/metrics_cell/{{modality}}_{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/metrics_cell/{{modality}}_{{model}}.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    script:
+        "../workflow_scripts/metrics_cell.py"
+
+
+rule aggregate_metrics:
+    """Aggregated table across cells: mean ± std and median per metric (CSV, Markdown)."""
+    input:
+        all_cells(),
+    output:
+        csv=f"{R}/tables/simart_metrics.csv",
+        md=f"{R}/tables/simart_metrics.md",
+        parquet=f"{R}/tables/simart_metrics.parquet",
+    log:
+        f"{R}/logs/aggregate_metrics.log",
+    benchmark:
+        f"{R}/benchmarks/aggregate_metrics.tsv"
+    params:
+        cfg=CFG,
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    script:
+        "../workflow_scripts/aggregate_metrics.py"

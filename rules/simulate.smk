@@ -1,0 +1,19 @@
+rule simulate_shard:
+    """One SIMART shard: clean sources x the modality's operator + noise (HDF5 + Parquet)."""
+    input:
+        catalog=f"{R}/simart/sources.parquet",
+    output:
+        h5=f"{R}/simart/shards/{{modality}}/{{split}}/{{shard}}.h5",
+        table=f"{R}/simart/shards/{{modality}}/{{split}}/{{shard}}.parquet",
+    log:
+        f"{R}/logs/simulate/{{modality}}_{{split}}_{{shard}}.log",
+    benchmark:
+        f"{R}/benchmarks/simulate/{{modality}}_{{split}}_{{shard}}.tsv"
+    params:
+        cfg=CFG,
+    threads: 1
+    resources:
+        mem_mb=lambda wc: 2000 + 12 * CFG.simart.shard_size * CFG.image_size**2 // 2**20,
+        runtime=lambda wc: 10 + CFG.simart.shard_size * CFG.image_size**2 // 2**22,
+    script:
+        "../workflow_scripts/simulate_shard.py"

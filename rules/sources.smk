@@ -1,0 +1,15 @@
+rule source_catalog:
+    """Catalog of clean sources (procedural, scikit-image, user folder) and their split."""
+    output:
+        f"{R}/simart/sources.parquet",
+    log:
+        f"{R}/logs/source_catalog.log",
+    benchmark:
+        f"{R}/benchmarks/source_catalog.tsv"
+    params:
+        cfg=CFG,
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../workflow_scripts/source_catalog.py"

@@ -1,0 +1,186 @@
+"""Configuration schema (pydantic) and typed access.
+
+The whole config is validated before any job runs (the Snakefile calls
+:func:`validate_config`). An unknown key or a value out of range stops the run with a
+:class:`ConfigError` whose message names the key, the value and what is allowed.
+
+Physical parameter distributions live in ``simart.physics.DEFAULT_PARAM_SPECS``; the
+config's ``simart.params`` only overrides them, key by key (a number = fixed value,
+``[lo, hi]`` = uniform).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SPLITS = ("train", "val", "test")
+ParamSpec = float | list[float]
+
+# Physically meaningful bounds for every parameter a user can override: (low, high, unit).
+PARAM_BOUNDS: dict[str, tuple[float, float, str]] = {
+    "pixel_size_nm": (1e-3, 1e4, "nm/px"),
+    "tip_radius_nm": (0.1, 1000.0, "nm"),
+    "tip_half_angle_deg": (1.0, 89.0, "deg"),
+    "height_scale_nm": (0.01, 1e4, "nm"),
+    "defocus_nm": (-1e4, 1e4, "nm"),
+    "cs_mm": (0.0, 10.0, "mm"),
+    "voltage_kv": (1.0, 3000.0, "kV"),
+    "focal_spread_nm": (0.0, 100.0, "nm"),
+    "convergence_mrad": (0.0, 50.0, "mrad"),
+    "sigma_b_nm": (0.0, 1e4, "nm"),
+    "sigma_c_fov": (1e-3, 10.0, "fraction of field of view"),
+    "charging_strength": (0.0, 10.0, "image units"),
+    "probe_sigma_nm": (0.0, 100.0, "nm"),
+    "aperture_mrad": (0.1, 200.0, "mrad"),
+    "scan_jitter_px": (0.0, 100.0, "px"),
+    "scan_drift_px": (0.0, 1000.0, "px"),
+    "poisson_counts": (1.0, 1e9, "counts at full scale"),
+    "gaussian_sigma": (0.0, 1.0, "fraction of dynamic range"),
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or out of range."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourcesConfig(_Strict):
+    n_sources: int = Field(48, ge=3, le=10_000_000)
+    split_fractions: tuple[float, float, float] = (0.75, 0.125, 0.125)
+    procedural_kinds: list[str] | None = None
+    use_skimage: bool = True
+    user_dir: str | None = None
+
+    @field_validator("split_fractions")
+    @classmethod
+    def _fractions(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(f <= 0 for f in v) or not math.isclose(sum(v), 1.0, abs_tol=1e-6):
+            raise ValueError("must be three positive fractions (train, val, test) summing to 1")
+        return v
+
+
+class SplitCounts(_Strict):
+    train: int = Field(96, ge=1, le=100_000_000)
+    val: int = Field(16, ge=1, le=100_000_000)
+    test: int = Field(16, ge=1, le=100_000_000)
+
+
+class SimartConfig(_Strict):
+    modalities: list[Literal["AFM", "TEM", "SEM", "STEM"]] = ["AFM", "TEM", "SEM", "STEM"]
+    images_per_modality: SplitCounts = SplitCounts()
+    shard_size: int = Field(16, ge=1, le=100_000)
+    dtype: Literal["float32", "float16"] = "float32"
+    compression: Literal["lzf", "gzip", "none"] = "lzf"
+    params: dict[str, dict[str, ParamSpec]] = {}
+    noise: dict[str, ParamSpec] = {}
+
+    @field_validator("modalities")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError("must list each of AFM, TEM, SEM, STEM at most once (at least one)")
+        return v
+
+
+class EvaluateConfig(_Strict):
+    models: list[Literal["noisy", "wiener", "richardson_lucy", "bm3d", "tip_erosion"]] = [
+        "noisy", "wiener", "richardson_lucy", "bm3d", "tip_erosion"]
+    metrics: list[Literal["psnr", "ssim"]] = ["psnr", "ssim"]
+    data_range: float = Field(1.0, gt=0)
+    rl_iterations: int = Field(50, ge=1, le=10_000)
+
+
+class FiguresConfig(_Strict):
+    example_index: int = Field(0, ge=0)
+    formats: list[Literal["png", "pdf", "svg"]] = ["png", "pdf"]
+    dpi: int = Field(150, ge=50, le=1200)
+
+
+class Config(_Strict):
+    seed: int = Field(20261121, ge=0, le=2**63 - 1)
+    image_size: int = Field(128, ge=16, le=8192)
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    sources: SourcesConfig = SourcesConfig()
+    simart: SimartConfig = SimartConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    figures: FiguresConfig = FiguresConfig()
+
+    @model_validator(mode="after")
+    def _params(self) -> Config:
+        _check_param_overrides(self.simart.params, self.simart.noise)
+        return self
+
+
+def _check_spec(key: str, spec: Any) -> None:
+    lo_b, hi_b, unit = PARAM_BOUNDS.get(key.rsplit(".", 1)[-1], (-math.inf, math.inf, ""))
+    values = spec if isinstance(spec, list) else [spec]
+    if isinstance(spec, list) and (len(spec) != 2 or spec[0] > spec[1]):
+        raise ConfigError(f"config key '{key}' = {spec!r}: a range must be [low, high] with low <= high")
+    for v in values:
+        if not (lo_b <= v <= hi_b):
+            raise ConfigError(
+                f"config key '{key}' = {spec!r} is out of range: allowed {lo_b} to {hi_b} {unit}")
+
+
+def _check_param_overrides(params: Mapping[str, Mapping[str, Any]], noise: Mapping[str, Any]) -> None:
+    from simart.physics import DEFAULT_PARAM_SPECS
+
+    for modality, specs in params.items():
+        if modality not in DEFAULT_PARAM_SPECS or modality == "noise":
+            allowed = sorted(k for k in DEFAULT_PARAM_SPECS if k != "noise")
+            raise ConfigError(f"unknown config key 'simart.params.{modality}'; allowed: {allowed}")
+        for key, spec in specs.items():
+            if key not in DEFAULT_PARAM_SPECS[modality]:
+                raise ConfigError(
+                    f"unknown config key 'simart.params.{modality}.{key}'; "
+                    f"allowed: {sorted(DEFAULT_PARAM_SPECS[modality])}")
+            _check_spec(f"simart.params.{modality}.{key}", spec)
+    for key, spec in noise.items():
+        if key not in DEFAULT_PARAM_SPECS["noise"]:
+            raise ConfigError(f"unknown config key 'simart.noise.{key}'; "
+                              f"allowed: {sorted(DEFAULT_PARAM_SPECS['noise'])}")
+        _check_spec(f"simart.noise.{key}", spec)
+
+
+def _format_error(err: dict[str, Any], raw: Mapping[str, Any]) -> str:
+    key = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"unknown config key '{key}'"
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    if "error" in ctx and isinstance(ctx["error"], ConfigError):
+        return str(ctx["error"])
+    return f"config key '{key}' = {value!r}: {err['msg']}"
+
+
+def validate_config(raw: Mapping[str, Any]) -> Config:
+    """Validate a raw config mapping; raise :class:`ConfigError` naming every bad key."""
+    try:
+        return Config.model_validate(dict(raw))
+    except ValidationError as exc:
+        lines = [_format_error(e, raw) for e in exc.errors()]
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+def param_specs(cfg: Config, modality: str) -> dict[str, ParamSpec]:
+    """The effective parameter distribution for one modality (defaults + overrides + noise)."""
+    from simart.physics import DEFAULT_PARAM_SPECS
+
+    spec: dict[str, ParamSpec] = dict(DEFAULT_PARAM_SPECS[modality])
+    spec.update(cfg.simart.params.get(modality, {}))
+    noise: dict[str, ParamSpec] = dict(DEFAULT_PARAM_SPECS["noise"])
+    noise.update(cfg.simart.noise)
+    return {**spec, **noise}
+
+
+def n_shards(cfg: Config, split: str) -> int:
+    """Number of shards of one (modality, split)."""
+    n = getattr(cfg.simart.images_per_modality, split)
+    return -(-n // cfg.simart.shard_size)

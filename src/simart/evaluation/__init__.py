@@ -1,0 +1,1 @@
+"""Prediction on test shards, per-image metric tables, aggregation across cells."""

@@ -1,0 +1,19 @@
+"""Logging set-up for workflow scripts: to the rule's log file and to stderr."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def setup(log_path: str | os.PathLike | None, name: str = "simart") -> logging.Logger:
+    """Configure the root logger to write to ``log_path`` (created) and stderr."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return logging.getLogger(name)

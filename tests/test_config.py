@@ -1,0 +1,100 @@
+"""Config validation: bad values stop the run with a message naming key and allowed range."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from simart.config import ConfigError, n_shards, param_specs, validate_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+def merged_paper() -> dict:
+    base, paper = load("config.yaml"), load("configs/paper.yaml")
+
+    def merge(a: dict, b: dict) -> dict:
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = merge(a[k], v) if isinstance(v, dict) and isinstance(a.get(k), dict) else v
+        return out
+
+    return merge(base, paper)
+
+
+def test_embedded_default_config_is_valid():
+    cfg = validate_config(load("config.yaml"))
+    assert cfg.image_size == 128
+
+
+def test_paper_config_is_exactly_one_million_images_in_1000_shards():
+    cfg = validate_config(merged_paper())
+    per_mod = sum(getattr(cfg.simart.images_per_modality, s) for s in ("train", "val", "test"))
+    assert per_mod * len(cfg.simart.modalities) == 1_000_000
+    assert cfg.image_size == 512
+    total_shards = len(cfg.simart.modalities) * sum(n_shards(cfg, s) for s in ("train", "val", "test"))
+    assert total_shards == 1000
+    splits = [getattr(cfg.simart.images_per_modality, s) * 4 for s in ("train", "val", "test")]
+    assert splits == [800_000, 100_000, 100_000]
+
+
+def test_unknown_top_level_key_is_named():
+    raw = load("config.yaml") | {"imagesize": 64}
+    with pytest.raises(ConfigError, match="unknown config key 'imagesize'"):
+        validate_config(raw)
+
+
+def test_unknown_nested_key_is_named():
+    raw = load("config.yaml")
+    raw["simart"]["shardsize"] = 3
+    with pytest.raises(ConfigError, match="simart.shardsize"):
+        validate_config(raw)
+
+
+def test_out_of_range_value_names_key_value_and_bound():
+    raw = load("config.yaml")
+    raw["simart"]["shard_size"] = 0
+    with pytest.raises(ConfigError) as err:
+        validate_config(raw)
+    msg = str(err.value)
+    assert "simart.shard_size" in msg and "0" in msg and "greater than or equal to 1" in msg
+
+
+def test_physical_parameter_out_of_range_names_key_and_unit():
+    raw = load("config.yaml")
+    raw["simart"]["params"] = {"AFM": {"tip_half_angle_deg": [10, 95]}}
+    with pytest.raises(ConfigError, match=r"simart.params.AFM.tip_half_angle_deg.*1.0 to 89.0 deg"):
+        validate_config(raw)
+
+
+def test_unknown_physical_parameter_lists_allowed_names():
+    raw = load("config.yaml")
+    raw["simart"]["params"] = {"TEM": {"defocus": [0, 1]}}
+    with pytest.raises(ConfigError, match=r"simart.params.TEM.defocus.*allowed.*defocus_nm"):
+        validate_config(raw)
+
+
+def test_reversed_range_is_refused():
+    raw = load("config.yaml")
+    raw["simart"]["noise"] = {"gaussian_sigma": [0.05, 0.01]}
+    with pytest.raises(ConfigError, match="low <= high"):
+        validate_config(raw)
+
+
+def test_split_fractions_must_sum_to_one():
+    raw = load("config.yaml")
+    raw["sources"]["split_fractions"] = [0.5, 0.2, 0.2]
+    with pytest.raises(ConfigError, match="sources.split_fractions"):
+        validate_config(raw)
+
+
+def test_overrides_merge_over_physics_defaults():
+    raw = load("config.yaml")
+    raw["simart"]["params"] = {"STEM": {"aperture_mrad": [0.0, 10.0]}}
+    spec = param_specs(validate_config(raw), "STEM")
+    assert spec["aperture_mrad"] == [0.0, 10.0]
+    assert "poisson_counts" in spec and "probe_sigma_nm" in spec

@@ -26,6 +26,12 @@ wildcard_constraints:
     dataset="simart",
 
 
+def cfg_part(*keys):
+    """The config sections a rule depends on (params: a change reruns only those jobs)."""
+    dumped = CFG.model_dump(mode="json")
+    return {k: dumped[k] for k in keys}
+
+
 def shard_ids(split):
     return [f"{i:04d}" for i in range(n_shards(CFG, split))]
 
@@ -68,3 +74,14 @@ def flat_paths(tree):
     if isinstance(tree, dict):
         return [p for v in tree.values() for p in flat_paths(v)]
     return [tree]
+
+
+if CFG.sources.user_dir:
+    # An empty or missing user folder stops the run before any job (named in the message).
+    from simart.simulate.sources import SourceError, list_user_images
+
+    try:
+        list_user_images(CFG.sources.user_dir)
+    except SourceError as _err:
+        sys.stderr.write(f"\nSIMART config error: sources.user_dir: {_err}\n\n")
+        raise SystemExit(1)

@@ -10,7 +10,11 @@ rule predict_shard:
     benchmark:
         f"{R}/benchmarks/predict/{{modality}}_{{model}}_{{shard}}.tsv"
     params:
-        cfg=CFG,
+        metrics=METRICS,
+        data_range=CFG.evaluate.data_range,
+        model_kwargs=lambda wc: (
+            {"num_iter": CFG.evaluate.rl_iterations} if wc.model == "richardson_lucy" else {}
+        ),
     threads: 1
     resources:
         mem_mb=lambda wc: 2000 + 12 * CFG.simart.shard_size * CFG.image_size**2 // 2**20,
@@ -52,7 +56,8 @@ rule aggregate_metrics:
     benchmark:
         f"{R}/benchmarks/aggregate_metrics.tsv"
     params:
-        cfg=CFG,
+        metrics=METRICS,
+        data_range=CFG.evaluate.data_range,
     resources:
         mem_mb=4000,
         runtime=15,

@@ -9,7 +9,7 @@ rule fig1_artifacts:
     benchmark:
         f"{R}/benchmarks/fig1_artifacts.tsv"
     params:
-        cfg=CFG,
+        figures=cfg_part("figures")["figures"],
         paths=fig1_inputs(),
         models=MODELS,
     resources:

@@ -10,7 +10,7 @@ rule simulate_shard:
     benchmark:
         f"{R}/benchmarks/simulate/{{modality}}_{{split}}_{{shard}}.tsv"
     params:
-        cfg=CFG,
+        cfg=cfg_part("seed", "image_size", "simart"),
     threads: 1
     resources:
         mem_mb=lambda wc: 2000 + 12 * CFG.simart.shard_size * CFG.image_size**2 // 2**20,

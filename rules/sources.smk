@@ -7,7 +7,7 @@ rule source_catalog:
     benchmark:
         f"{R}/benchmarks/source_catalog.tsv"
     params:
-        cfg=CFG,
+        cfg=cfg_part("seed", "image_size", "sources"),
     resources:
         mem_mb=2000,
         runtime=30,

@@ -3,7 +3,7 @@ from simart import runlog
 from simart.evaluation.aggregate import write_summary
 
 log = runlog.setup(snakemake.log[0])  # noqa: F821
-cfg, out = snakemake.params.cfg, snakemake.output  # noqa: F821
-summary = write_summary(list(snakemake.input), cfg.evaluate.metrics, cfg.evaluate.data_range,  # noqa: F821
+p, out = snakemake.params, snakemake.output  # noqa: F821
+summary = write_summary(list(snakemake.input), p.metrics, p.data_range,  # noqa: F821
                         out.csv, out.md, out.parquet)
 log.info("summary: %d rows", len(summary))

@@ -5,5 +5,5 @@ from simart.figures.fig1_artifacts import draw
 log = runlog.setup(snakemake.log[0])  # noqa: F821
 p = snakemake.params  # noqa: F821
 draw(**p.paths, models=p.models, out_paths=list(snakemake.output),  # noqa: F821
-     example_index=p.cfg.figures.example_index, dpi=p.cfg.figures.dpi)
+     example_index=p.figures["example_index"], dpi=p.figures["dpi"])
 log.info("wrote %s", list(snakemake.output))  # noqa: F821

@@ -5,12 +5,11 @@ from simart import runlog
 from simart.evaluation.cells import predict_shard
 
 log = runlog.setup(snakemake.log[0])  # noqa: F821
-wc, cfg = snakemake.wildcards, snakemake.params.cfg  # noqa: F821
-kwargs = {"num_iter": cfg.evaluate.rl_iterations} if wc.model == "richardson_lucy" else {}
+wc, p = snakemake.wildcards, snakemake.params  # noqa: F821
 t0 = time.perf_counter()
-table = predict_shard(snakemake.input.shard, wc.model, cfg.evaluate.metrics,  # noqa: F821
+table = predict_shard(snakemake.input.shard, wc.model, p.metrics,  # noqa: F821
                       snakemake.output.pred, snakemake.output.table,  # noqa: F821
-                      data_range=cfg.evaluate.data_range, model_kwargs=kwargs)
+                      data_range=p.data_range, model_kwargs=p.model_kwargs)
 missing = table.loc[table["status"] != "ok", "missing_reason"].unique()
 log.info("%s %s shard %s: %d images in %.2f s; missing: %s", wc.modality, wc.model, wc.shard,
          len(table), time.perf_counter() - t0, list(missing) or "none")

@@ -5,11 +5,12 @@ import pandas as pd
 import torch
 
 from simart import runlog
+from simart.config import validate_config
 from simart.simulate.simart_dataset import build_shard
 
 log = runlog.setup(snakemake.log[0])  # noqa: F821
 torch.set_num_threads(snakemake.threads)  # noqa: F821
-wc, cfg = snakemake.wildcards, snakemake.params.cfg  # noqa: F821
+wc, cfg = snakemake.wildcards, validate_config(snakemake.params.cfg)  # noqa: F821
 t0 = time.perf_counter()
 table = build_shard(cfg, pd.read_parquet(snakemake.input.catalog), wc.modality, wc.split,  # noqa: F821
                     int(wc.shard), snakemake.output.h5)  # noqa: F821

@@ -35,7 +35,7 @@ PARAM_BOUNDS: dict[str, tuple[float, float, str]] = {
     "sigma_c_fov": (1e-3, 10.0, "fraction of field of view"),
     "charging_strength": (0.0, 10.0, "image units"),
     "probe_sigma_nm": (0.0, 100.0, "nm"),
-    "aperture_mrad": (0.1, 200.0, "mrad"),
+    "aperture_mrad": (0.0, 200.0, "mrad"),  # the seed samples U(0, 10)
     "scan_jitter_px": (0.0, 100.0, "px"),
     "scan_drift_px": (0.0, 1000.0, "px"),
     "poisson_counts": (1.0, 1e9, "counts at full scale"),

@@ -9,11 +9,20 @@ from pathlib import Path
 
 
 def setup(log_path: str | os.PathLike | None, name: str = "simart") -> logging.Logger:
-    """Configure the root logger to write to ``log_path`` (created) and stderr."""
+    """Configure the root logger to write to ``log_path`` (created) and stderr.
+
+    Uncaught exceptions are logged too, so a failed job's log names what went wrong.
+    """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_path, mode="w"))
     logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return logging.getLogger(name)
+    logger = logging.getLogger(name)
+
+    def _log_uncaught(exc_type, exc, tb):
+        logger.error("job failed: %s: %s", exc_type.__name__, exc, exc_info=(exc_type, exc, tb))
+
+    sys.excepthook = _log_uncaught
+    return logger

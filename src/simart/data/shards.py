@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import h5py
 import numpy as np
@@ -71,23 +71,22 @@ def write_shard(
         raise ValueError(f"parameter table has {len(params)} rows for {clean.shape[0]} images")
     npdtype = _DTYPES[dtype]
     n, h, w = clean.shape
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w", track_order=True) as f:
-            for name, arr in (("clean", clean), ("degraded", degraded)):
-                f.create_dataset(
-                    name,
-                    data=arr.astype(npdtype, copy=False),
-                    chunks=(1, h, w) if n else None,
-                    compression=compression,
-                    track_times=False,
-                )
-            grp = f.create_group("params", track_order=True)
-            for col in params.columns:
-                grp.create_dataset(col, data=_column_array(params[col]), track_times=False)
-            meta = {"format_version": FORMAT_VERSION, "n_images": n, "image_size": h,
-                    "dtype": dtype, **(attrs or {})}
-            for key, value in meta.items():
-                f.attrs[key] = value
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:
+        for name, arr in (("clean", clean), ("degraded", degraded)):
+            f.create_dataset(
+                name,
+                data=arr.astype(npdtype, copy=False),
+                chunks=(1, h, w) if n else None,
+                compression=compression,
+                track_times=False,
+            )
+        grp = f.create_group("params", track_order=True)
+        for col in params.columns:
+            grp.create_dataset(col, data=_column_array(params[col]), track_times=False)
+        meta = {"format_version": FORMAT_VERSION, "n_images": n, "image_size": h,
+                "dtype": dtype, **(attrs or {})}
+        for key, value in meta.items():
+            f.attrs[key] = value
     if write_parquet:
         with atomic_path(parquet_path(path)) as tmp:
             params.reset_index(drop=True).to_parquet(tmp, index=False)
@@ -129,7 +128,7 @@ class Shard:
     def close(self) -> None:
         self._f.close()
 
-    def __enter__(self) -> Shard:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -140,12 +139,11 @@ def write_images_h5(
     path: str | os.PathLike, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any] | None = None
 ) -> None:
     """Write named (N, H, W) float32 arrays (e.g. predictions) to one HDF5 file atomically."""
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w", track_order=True) as f:
-            for name, arr in arrays.items():
-                arr = np.asarray(arr, dtype=np.float32)
-                chunks = (1, *arr.shape[1:]) if arr.ndim == 3 and arr.shape[0] else None
-                f.create_dataset(name, data=arr, chunks=chunks, compression="lzf",
-                                 track_times=False)
-            for key, value in (attrs or {}).items():
-                f.attrs[key] = value
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:
+        for name, arr in arrays.items():
+            arr = np.asarray(arr, dtype=np.float32)
+            chunks = (1, *arr.shape[1:]) if arr.ndim == 3 and arr.shape[0] else None
+            f.create_dataset(name, data=arr, chunks=chunks, compression="lzf",
+                             track_times=False)
+        for key, value in (attrs or {}).items():
+            f.attrs[key] = value

@@ -32,7 +32,8 @@ def draw(
     """Draw the figure. ``shards[mod]`` is a test shard; ``predictions[mod][model]`` its
     prediction file; ``cell_tables[mod][model]`` the cell's per-image metrics."""
     mods = list(shards)
-    ncol = 2 + len(models)
+    shown = [m for m in models if m != "noisy"]  # the noisy input is the "Degraded" column
+    ncol = 2 + len(shown)
     fig, axes = plt.subplots(len(mods), ncol, figsize=(1.55 * ncol, 1.75 * len(mods)),
                              squeeze=False)
     for r, mod in enumerate(mods):
@@ -40,7 +41,7 @@ def draw(
             i = min(example_index, len(s) - 1)
             clean, degraded, prow = s.clean(i), s.degraded(i), s.params().iloc[i]
         panels = [("Clean", clean, ""), ("Degraded", degraded, "")]
-        for m in models:
+        for m in shown:
             with h5py.File(predictions[mod][m], "r") as f:
                 img = np.asarray(f["prediction"][i], dtype=np.float32)
             t = pd.read_parquet(cell_tables[mod][m])

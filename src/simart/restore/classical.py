@@ -14,8 +14,8 @@ whose message says why; the evaluation stage records such images as missing with
 
 The operator-aware models (Wiener, RL) use the true operator of the image: the transfer
 function of its linear part, ``simart.physics.linear_otf``, on the grid that the forward
-operator filters on (the image reflect-padded by ``simart.physics.fft_pad_width`` pixels on
-each side). So the deconvolution inverts exactly the model that made the data.
+operator filters on (the image extended as ``simart.physics.fft_pad_width`` says, see
+:class:`FFTGrid`). So the deconvolution inverts exactly the model that made the data.
 
 Clipping: ``wiener``, ``richardson_lucy``, ``bm3d`` and ``tip_erosion`` clip their output to
 [0, 1] (the range of the clean targets) unless called with ``clip=False``; ``noisy`` returns
@@ -24,7 +24,9 @@ the measurement unchanged (it is the "noisy input" row, unclipped like the store
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -34,8 +36,8 @@ from scipy import ndimage
 from simart import physics
 
 MODALITIES = ("AFM", "TEM", "SEM", "STEM")
-RL_MODALITIES = ("SEM", "STEM")  # operators whose linear part has a non-negative PSF
-SignalModel = Literal["1/f2", "flat"]
+SignalModel = Literal["powerlaw", "1/f2", "flat"]
+Denoise = Literal["bm3d", "median3", "none"]
 _RL_EPS = 1e-12  # added to the RL denominator (as scikit-image does)
 
 
@@ -70,14 +72,56 @@ def _finish(x: np.ndarray, clip: bool) -> np.ndarray:
     return (np.clip(x, 0.0, 1.0) if clip else x).astype(np.float32)
 
 
-def reflect_pad(y: np.ndarray, pad: int) -> np.ndarray:
-    """Mirror-pad by ``pad`` px per side, edge pixel not repeated (torch ``mode='reflect'``)."""
-    return np.pad(y, pad, mode="reflect") if pad > 0 else y
+@dataclass(frozen=True)
+class FFTGrid:
+    """How an (H, W) image is extended before FFT filtering, and cropped back.
 
+    ``pad_width`` is numpy's ``((top, bottom), (left, right))`` in px, ``mode`` numpy's pad
+    mode. The physics convention (``simart.physics.fft_pad_width``) is the whole-image
+    mirror ``((0, H), (0, W))`` with ``mode="symmetric"``: one period of the half-sample
+    symmetric extension, continuous across the FFT wrap-around.
+    """
 
-def crop(x: np.ndarray, pad: int) -> np.ndarray:
-    """Undo :func:`reflect_pad`."""
-    return x[pad:-pad, pad:-pad] if pad > 0 else x
+    pad_width: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))
+    mode: str = "symmetric"
+
+    @classmethod
+    def reflect(cls, pad: int) -> FFTGrid:
+        """``pad`` px on every side, mirrored without repeating the edge (torch 'reflect')."""
+        return cls(((pad, pad), (pad, pad)), "reflect")
+
+    @classmethod
+    def from_physics(cls, shape: tuple[int, int]) -> FFTGrid:
+        """The forward operators' grid: ``physics.fft_pad_width(shape)``.
+
+        A numpy pad_width (the physics convention) is used with ``mode="symmetric"``, as
+        ``simart.physics.common`` documents; a plain int ``p`` means a 'reflect' pad of
+        ``p`` px per side.
+        """
+        pw = physics.fft_pad_width(tuple(shape))
+        if np.ndim(pw) == 0:
+            return cls.reflect(int(pw))
+        (t, b), (left, r) = ((int(u), int(v)) for u, v in pw)
+        return cls(((t, b), (left, r)), "symmetric")
+
+    def padded_shape(self, shape: tuple[int, int]) -> tuple[int, int]:
+        (t, b), (left, r) = self.pad_width
+        return shape[0] + t + b, shape[1] + left + r
+
+    def pad(self, y: np.ndarray) -> np.ndarray:
+        if self.padded_shape(y.shape) == y.shape:
+            return y
+        return np.pad(y, self.pad_width, mode=self.mode)
+
+    def crop(self, x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        (t, _), (left, _) = self.pad_width
+        return x[t:t + shape[0], left:left + shape[1]]
+
+    def taper_width(self, shape: tuple[int, int]) -> int:
+        """Pad width over which to taper the wrap-around jump (0: extension is periodic)."""
+        periodic = self.mode == "symmetric" and all(
+            sum(pw) in (0, n) for pw, n in zip(self.pad_width, shape, strict=True))
+        return 0 if periodic else min(min(pw) for pw in self.pad_width)
 
 
 def noise_variance(y: np.ndarray, params: Mapping[str, Any]) -> float:
@@ -91,110 +135,170 @@ def noise_variance(y: np.ndarray, params: Mapping[str, Any]) -> float:
     return sigma**2 + max(float(np.mean(y)), 0.0) / counts
 
 
-def _padded_otf(modality: str, params: Mapping[str, Any], shape: tuple[int, int]):
-    """(pad, OTF on the padded grid) of the image's linear operator; NotApplicable if none."""
+def _kwargs_of(fn: Callable) -> set[str]:
+    return set(inspect.signature(fn).parameters)
+
+
+def _operator_otf(
+    modality: str, params: Mapping[str, Any], shape: tuple[int, int]
+) -> tuple[FFTGrid, np.ndarray]:
+    """(FFT grid, OTF on it) of the image's linear operator; NotApplicable if it has none."""
     if modality == "AFM":
         raise NotApplicableError(
             "AFM tip dilation is a non-linear (morphological) operator: it has no OTF")
-    pad = int(physics.fft_pad_width(shape))
-    padded = (shape[0] + 2 * pad, shape[1] + 2 * pad)
+    grid = FFTGrid.from_physics(shape)
     nonlinear = getattr(physics, "NonLinearOperatorError", NotApplicableError)
+    # the image's own shape fixes the SEM charging width (a fraction of the field of view)
+    kw = {"image_shape": tuple(shape)} if "image_shape" in _kwargs_of(physics.linear_otf) else {}
     try:
-        otf = np.asarray(physics.linear_otf(modality, params, padded), dtype=np.complex128)
+        otf = physics.linear_otf(modality, params, grid.padded_shape(shape), **kw)
     except nonlinear as exc:
         raise NotApplicableError(f"{modality}: non-linear operator ({exc})") from exc
-    return pad, otf
+    return grid, np.asarray(otf, dtype=np.complex128)
 
 
 # ------------------------------------------------------------------- core algorithms
 
 
-def signal_weights(shape: tuple[int, int], model: SignalModel = "1/f2") -> np.ndarray:
-    """Relative clean-signal power spectrum w(k) on an FFT grid, mean 1 over k != 0.
+def _radial_freq(shape: tuple[int, int]) -> np.ndarray:
+    ky, kx = sfft.fftfreq(shape[0])[:, None], sfft.fftfreq(shape[1])[None, :]
+    return np.sqrt(ky**2 + kx**2)
 
-    ``"1/f2"``: ``w ∝ 1 / (|k|² + k0²)`` with ``k0`` one frequency bin (natural images'
-    power law; finite at DC). ``"flat"``: ``w = 1`` (white signal).
+
+def _ring_signal_estimates(
+    y_pad: np.ndarray, otf: np.ndarray, noise_var: float, n_rings: int = 24
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(k, S(k), w): clean power per ring, ``(mean|Y|²/M − σ²) / mean|H|²``, where reliable.
+
+    Rings are log-spaced in |k| (cycles/px) from one frequency bin to 0.5; a ring is kept
+    when its measured power exceeds twice the noise and its mean ``|H|²`` exceeds 0.01.
+    ``w`` = 1 / (std of log S) ≈ sqrt(pixels in ring) · (signal / total power), for the fit.
     """
-    if model == "flat":
-        return np.ones(shape)
-    if model != "1/f2":
-        raise ValueError(f"signal_model {model!r} not allowed; use '1/f2' or 'flat'")
-    ky = sfft.fftfreq(shape[0])[:, None]
-    kx = sfft.fftfreq(shape[1])[None, :]
-    k0 = 1.0 / max(shape)
-    w = 1.0 / (ky**2 + kx**2 + k0**2)
-    return w / w.ravel()[1:].mean()
+    k = _radial_freq(y_pad.shape).ravel()
+    power = (np.abs(sfft.fft2(y_pad)) ** 2).ravel() / y_pad.size
+    h2 = (np.abs(otf) ** 2).ravel()
+    edges = np.geomspace(1.0 / max(y_pad.shape), 0.5, n_rings + 1)
+    ring = np.digitize(k, edges)
+    ks, ss, ws = [], [], []
+    for i in range(1, n_rings + 1):
+        sel = ring == i
+        if sel.sum() < 4:
+            continue
+        py, mh2 = power[sel].mean(), h2[sel].mean()
+        if py > 2 * noise_var and mh2 > 1e-2:
+            ks.append(np.sqrt(edges[i - 1] * edges[i]))
+            ss.append((py - noise_var) / mh2)
+            ws.append(np.sqrt(sel.sum()) * (py - noise_var) / py)
+    return np.array(ks), np.array(ss), np.array(ws)
 
 
-def wiener_nsr(
-    y_pad: np.ndarray, otf: np.ndarray, noise_var: float, signal_model: SignalModel = "1/f2"
+def signal_spectrum(
+    y_pad: np.ndarray, otf: np.ndarray, noise_var: float, model: SignalModel = "powerlaw"
 ) -> np.ndarray:
-    """Noise-to-signal ratio ``NSR(k) = σ_n² / (A w(k))`` for the Wiener filter.
+    """Clean-image power spectrum ``S(k) = E|X(k)|²/M`` (image units², per pixel) for Wiener.
 
-    Noise: white, variance ``noise_var`` per pixel. Signal: ``A w(k)`` with ``w`` from
-    :func:`signal_weights` and the amplitude ``A`` fitted by moments to the measured image,
-    ``E|Y(k)|²/M = |H(k)|² A w(k) + σ_n²`` summed over k != 0, i.e.
-    ``A = (var(y) − σ_n²) / mean_k(|H|² w)`` (floored at 1 % of ``var(y)`` in the numerator),
-    so an OTF that suppresses most frequencies (e.g. a TEM CTF) does not bias ``A`` low.
+    ``"powerlaw"`` (default): ``S = A (|k|² + k0²)^(−β/2)``, ``k0`` one frequency bin,
+    with ``β`` (clamped to [1, 4]) and ``A`` fitted (weighted least squares in log-log) to
+    ring estimates of the measured spectrum corrected for the known noise and the OTF
+    (:func:`_ring_signal_estimates`); with fewer than 3 reliable rings it falls back to
+    ``"1/f2"``: ``β = 2`` with ``A`` fitted by moments, ``var(y) − σ² = mean_k |H|² S``.
+    ``"flat"``: white signal, ``S = A`` (same moment fit).
     """
-    w = signal_weights(y_pad.shape, signal_model)
+    if model not in ("powerlaw", "1/f2", "flat"):
+        raise ValueError(f"signal_model {model!r} not allowed; use 'powerlaw', '1/f2' or 'flat'")
+    kr = _radial_freq(y_pad.shape)
+    k0 = 1.0 / max(y_pad.shape)
+    if model == "powerlaw":
+        ks, ss, ws = _ring_signal_estimates(y_pad, otf, noise_var)
+        if len(ks) >= 3:
+            slope = np.polyfit(np.log(ks), np.log(ss), 1, w=ws)[0]
+            beta = float(np.clip(-slope, 1.0, 4.0))
+            log_amp = float(np.average(np.log(ss) + beta * np.log(ks), weights=ws**2))
+            return np.exp(log_amp) * (kr**2 + k0**2) ** (-beta / 2)
+    shape = np.ones_like(kr) if model == "flat" else 1.0 / (kr**2 + k0**2)
     var_y = float(np.var(y_pad))
-    h2w = (np.abs(otf) ** 2 * w).ravel()[1:].mean()
-    amp = max(var_y - noise_var, 0.01 * var_y, 1e-12) / max(h2w, 1e-12)
-    return noise_var / (amp * w)
+    h2s = (np.abs(otf) ** 2 * shape).ravel()[1:].mean()
+    return max(var_y - noise_var, 0.01 * var_y, 1e-12) / max(h2s, 1e-12) * shape
+
+
+def edge_taper(y_pad: np.ndarray, pad: int) -> np.ndarray:
+    """Blend the outer half of a ``pad``-px border into a smooth (Gaussian σ = pad/4) copy.
+
+    A reflect-padded image jumps where the FFT grid wraps around; a deconvolution reads
+    that jump as signal and rings. A raised-cosine weight (1 inside the image and the inner
+    half of the pad, 0 at the grid edge) removes the jump; the image region is unchanged.
+    Not needed (``pad = 0``) for the physics grid, whose mirror extension is periodic.
+    """
+    if pad < 2:
+        return y_pad
+
+    def weight(n: int) -> np.ndarray:
+        dist = np.minimum(np.arange(n), n - 1 - np.arange(n))
+        return 0.5 - 0.5 * np.cos(np.pi * np.clip(dist / (pad / 2), 0.0, 1.0))
+
+    alpha = weight(y_pad.shape[0])[:, None] * weight(y_pad.shape[1])[None, :]
+    smooth = ndimage.gaussian_filter(y_pad, max(pad / 4, 1.0), mode="wrap")
+    return alpha * y_pad + (1 - alpha) * smooth
 
 
 def wiener_deconvolve(
     y: np.ndarray,
     otf: np.ndarray,
-    pad: int,
+    grid: FFTGrid,
     noise_var: float,
     *,
-    signal_model: SignalModel = "1/f2",
+    signal_model: SignalModel = "powerlaw",
     clip: bool = True,
 ) -> np.ndarray:
-    """Wiener deconvolution ``X = conj(H) Y / (|H|² + NSR)`` on the reflect-padded grid.
+    """Wiener deconvolution ``X = conj(H) Y / (|H|² + σ²/S(k))`` on the extended grid.
 
-    ``otf``: complex transfer function on the unshifted FFT grid of the padded image
-    (shape ``(H + 2 pad, W + 2 pad)``); ``noise_var`` in image units² (0 = exact inverse
-    filter, which needs an OTF without zeros). Returns float32 ``(H, W)``.
+    ``otf``: complex transfer function on the unshifted FFT grid of ``grid.pad(y)``;
+    ``noise_var`` = σ², white, image units² (0 = the exact inverse filter, which needs an
+    OTF without zeros); ``S(k)`` from :func:`signal_spectrum`. A non-periodic extension is
+    edge-tapered (:func:`edge_taper`) first. Returns float32 ``(H, W)``.
     """
-    y_pad = reflect_pad(_as_image(y), pad)
+    y = _as_image(y)
+    y_pad = edge_taper(grid.pad(y), grid.taper_width(y.shape))
     if otf.shape != y_pad.shape:
         raise ValueError(f"OTF shape {otf.shape} != padded image shape {y_pad.shape}")
-    nsr = wiener_nsr(y_pad, otf, noise_var, signal_model) if noise_var > 0 else 0.0
-    big_y = sfft.fft2(y_pad)
-    x_pad = sfft.ifft2(np.conj(otf) * big_y / (np.abs(otf) ** 2 + nsr)).real
-    return _finish(crop(x_pad, pad), clip)
+    nsr = noise_var / signal_spectrum(y_pad, otf, noise_var, signal_model) if noise_var > 0 else 0
+    x_pad = sfft.ifft2(np.conj(otf) * sfft.fft2(y_pad) / (np.abs(otf) ** 2 + nsr)).real
+    return _finish(grid.crop(x_pad, y.shape), clip)
 
 
-def psf_from_otf(otf: np.ndarray, *, neg_tol: float = 1e-3) -> np.ndarray:
-    """Real PSF (unshifted, origin at [0, 0]) of an OTF; NotApplicable if it has negative lobes.
+def psf_from_otf(otf: np.ndarray, *, neg_tol: float = 0.05) -> np.ndarray:
+    """Non-negative PSF (unshifted, origin at [0, 0]) of an OTF, for Richardson-Lucy.
 
-    Negative values down to ``-neg_tol * max(psf)`` (FFT round-off, truncated tails) are set
-    to 0; larger ones mean the operator is not a blur (e.g. a signed CTF) and RL is undefined.
+    A blur sampled only up to Nyquist (e.g. an SEM beam narrower than a pixel, or a STEM
+    probe OTF cut at Nyquist) has small Gibbs lobes: measured over the default parameter
+    ranges, down to -2.6 % (SEM) and -0.3 % (STEM) of the peak. Lobes down to
+    ``-neg_tol * max`` are set to 0 and the PSF rescaled to keep its sum (the DC gain);
+    deeper ones mean the operator is not a blur (TEM CTFs: -20 % to -1700 %) and RL is
+    undefined: NotApplicableError.
     """
     psf = sfft.ifft2(otf).real
     if psf.min() < -neg_tol * psf.max():
         raise NotApplicableError(
             f"PSF has negative lobes (min/max = {psf.min() / psf.max():.3g}): "
             "Richardson-Lucy needs a non-negative PSF")
-    return np.clip(psf, 0.0, None)
+    clipped = np.clip(psf, 0.0, None)
+    return clipped * (psf.sum() / clipped.sum())
 
 
 def richardson_lucy_deconvolve(
-    y: np.ndarray, psf: np.ndarray, pad: int, num_iter: int = 50, *, clip: bool = True
+    y: np.ndarray, psf: np.ndarray, grid: FFTGrid, num_iter: int = 50, *, clip: bool = True
 ) -> np.ndarray:
-    """Richardson-Lucy on the reflect-padded grid with circular (FFT) convolution.
+    """Richardson-Lucy on the extended grid (``grid.pad(y)``), circular (FFT) convolution.
 
-    ``psf``: non-negative, unshifted (origin at [0, 0]), shape of the padded image; its sum
+    ``psf``: non-negative, unshifted (origin at [0, 0]), shape of the extended image; its sum
     ``g`` (the operator's DC gain) need not be 1: the update is
     ``x ← x · Hᵀ(y / Hx) / Hᵀ1`` with ``Hᵀ1 = g``, the Poisson-likelihood EM step for
     ``y ≈ Hx``, so ``g · Σx = Σy`` (flux conserved) after every iteration. Negative
     measurements (Gaussian noise) are set to 0 first; the start is the flat image
     ``mean(y) / g``. Equals ``skimage.restoration.richardson_lucy`` for a periodic image.
     """
-    y_pad = np.clip(reflect_pad(_as_image(y), pad), 0.0, None)
+    y = _as_image(y)
+    y_pad = np.clip(grid.pad(y), 0.0, None)
     if psf.shape != y_pad.shape:
         raise ValueError(f"PSF shape {psf.shape} != padded image shape {y_pad.shape}")
     otf = sfft.rfft2(psf)
@@ -208,7 +312,7 @@ def richardson_lucy_deconvolve(
     x = np.full_like(y_pad, max(float(y_pad.mean()), _RL_EPS) / gain)
     for _ in range(num_iter):
         x *= conv(y_pad / (conv(x, otf) + _RL_EPS), np.conj(otf)) / gain
-    return _finish(crop(x, pad), clip)
+    return _finish(grid.crop(x, y.shape), clip)
 
 
 def bm3d_denoise(y: np.ndarray, sigma: float, *, clip: bool = True) -> np.ndarray:
@@ -222,18 +326,28 @@ def bm3d_denoise(y: np.ndarray, sigma: float, *, clip: bool = True) -> np.ndarra
 
 
 def tip_erode(
-    y: np.ndarray, kernel: np.ndarray, *, median_size: int = 3, clip: bool = True
+    y: np.ndarray,
+    kernel: np.ndarray,
+    *,
+    denoise: Denoise = "bm3d",
+    noise_sigma: float = 0.0,
+    clip: bool = True,
 ) -> np.ndarray:
-    """Villarrubia surface reconstruction: ``s_r = (y ⊖ K)`` after a median pre-filter.
+    """Villarrubia surface reconstruction ``s_r = y ⊖ K``, optionally after a denoise.
 
     Erosion by the tip (``simart.physics.erode_exact``, ``K ≤ 0`` in image units) inverts the
     imaging dilation where the tip touched the surface and is an upper bound elsewhere.
-    A min-filter picks the most negative noise sample under the tip apex, so the image is
-    first median-filtered over ``median_size`` × ``median_size`` px (1 = no pre-filter).
+    Erosion is a min-filter: it picks the most negative noise sample under the tip apex, so
+    by default the image is first denoised with BM3D at ``noise_sigma`` (image units);
+    ``"median3"`` is a 3 × 3 median filter, ``"none"`` erodes the raw measurement.
     """
     y = _as_image(y)
-    if median_size > 1:
-        y = ndimage.median_filter(y, size=median_size, mode="reflect")
+    if denoise == "bm3d":
+        y = bm3d_denoise(y, noise_sigma, clip=False).astype(np.float64)
+    elif denoise == "median3":
+        y = ndimage.median_filter(y, size=3, mode="reflect")
+    elif denoise != "none":
+        raise ValueError(f"denoise {denoise!r} not allowed; use 'bm3d', 'median3' or 'none'")
     x = physics.erode_exact(y, np.asarray(kernel, dtype=np.float64))
     return _finish(np.asarray(x, dtype=np.float64), clip)
 
@@ -252,19 +366,21 @@ def restore_wiener(
     modality: str,
     params: Mapping[str, Any],
     *,
-    signal_model: SignalModel = "1/f2",
+    signal_model: SignalModel = "powerlaw",
     clip: bool = True,
 ) -> np.ndarray:
     """Wiener deconvolution with the image's true OTF and known noise level.
+
+    Noise variance from :func:`noise_variance`; signal spectrum from :func:`signal_spectrum`.
 
     TEM: the signed CTF (zeros handled by the NSR); SEM: the linearised beam + charging
     OTF; STEM: the probe OTF; AFM: NotApplicableError (non-linear dilation).
     """
     _check_modality(modality)
     y = _as_image(y)
-    pad, otf = _padded_otf(modality, params, y.shape)
+    grid, otf = _operator_otf(modality, params, y.shape)
     nvar = noise_variance(y, params)
-    return wiener_deconvolve(y, otf, pad, nvar, signal_model=signal_model, clip=clip)
+    return wiener_deconvolve(y, otf, grid, nvar, signal_model=signal_model, clip=clip)
 
 
 def restore_richardson_lucy(
@@ -286,8 +402,8 @@ def restore_richardson_lucy(
             "TEM CTF is signed (phase contrast): its PSF has negative lobes, and "
             "Richardson-Lucy needs a non-negative PSF")
     y = _as_image(y)
-    pad, otf = _padded_otf(modality, params, y.shape)
-    return richardson_lucy_deconvolve(y, psf_from_otf(otf), pad, num_iter, clip=clip)
+    grid, otf = _operator_otf(modality, params, y.shape)
+    return richardson_lucy_deconvolve(y, psf_from_otf(otf), grid, num_iter, clip=clip)
 
 
 def restore_bm3d(
@@ -307,13 +423,14 @@ def restore_tip_erosion(
     modality: str,
     params: Mapping[str, Any],
     *,
-    median_size: int = 3,
+    denoise: Denoise = "bm3d",
     clip: bool = True,
 ) -> np.ndarray:
     """Villarrubia erosion by the image's known tip (AFM only), see :func:`tip_erode`.
 
     Tip from ``tip_radius_nm``, ``tip_half_angle_deg``, ``pixel_size_nm`` and
-    ``height_scale_nm`` via ``simart.physics.tip_kernel``.
+    ``height_scale_nm`` via ``simart.physics.tip_kernel``; BM3D pre-denoise at the known
+    noise level (as :func:`restore_bm3d`).
     """
     _check_modality(modality)
     if modality != "AFM":
@@ -321,7 +438,9 @@ def restore_tip_erosion(
             f"tip erosion inverts the AFM tip dilation; {modality} has no tip")
     keys = ("tip_radius_nm", "tip_half_angle_deg", "pixel_size_nm", "height_scale_nm")
     kernel = physics.tip_kernel(*(_param(params, k) for k in keys))
-    return tip_erode(y, kernel, median_size=median_size, clip=clip)
+    y = _as_image(y)
+    sigma = float(np.sqrt(noise_variance(y, params)))
+    return tip_erode(y, kernel, denoise=denoise, noise_sigma=sigma, clip=clip)
 
 
 RestoreFn = Callable[..., np.ndarray]

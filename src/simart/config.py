@@ -106,7 +106,6 @@ class FiguresConfig(_Strict):
 class Config(_Strict):
     seed: int = Field(20261121, ge=0, le=2**63 - 1)
     image_size: int = Field(128, ge=16, le=8192)
-    device: Literal["cpu", "cuda", "auto"] = "cpu"
     sources: SourcesConfig = SourcesConfig()
     simart: SimartConfig = SimartConfig()
     evaluate: EvaluateConfig = EvaluateConfig()

@@ -12,10 +12,14 @@ configfile: "config.yaml"
 
 
 include: "rules/common.smk"
+include: "rules/resources.smk"
 include: "rules/sources.smk"
 include: "rules/simulate.smk"
 include: "rules/evaluate.smk"
+include: "rules/stats.smk"
 include: "rules/figures.smk"
+include: "rules/datasets.smk"
+include: "rules/report.smk"
 
 
 rule all:
@@ -23,4 +27,5 @@ rule all:
         all_shards(),
         all_cells(),
         figure_targets(),
+        physics_dataset_targets(),
     default_target: True

@@ -49,10 +49,19 @@ def all_cells():
     return [f"{R}/metrics/simart/{m}/{model}.parquet" for m in MODALITIES for model in MODELS]
 
 
+def stats_outputs():
+    """Statistics tables of rules/stats.smk (SPEC §9), by output name."""
+    base = f"{R}/tables/simart_stats"
+    return {"csv": f"{base}.csv", "md": f"{base}.md", "parquet": f"{base}.parquet",
+            "descriptive_csv": f"{base}_descriptive.csv",
+            "descriptive_parquet": f"{base}_descriptive.parquet"}
+
+
 def figure_targets():
     return [
         f"{R}/tables/simart_metrics.csv",
         f"{R}/tables/simart_metrics.md",
+        stats_outputs()["md"],
         *[f"{R}/figures/fig1_artifacts.{ext}" for ext in CFG.figures.formats],
     ]
 

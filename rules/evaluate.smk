@@ -1,24 +1,21 @@
 rule predict_shard:
-    """Restore one test shard with one model; per-image metrics of that shard."""
+    """Restore one test shard with one model: predictions + run table (scored by score_shard)."""
     input:
         shard=f"{R}/simart/shards/{{modality}}/test/{{shard}}.h5",
     output:
         pred=f"{R}/predictions/simart/{{modality}}/{{model}}/{{shard}}.h5",
-        table=f"{R}/metrics_shards/simart/{{modality}}/{{model}}/{{shard}}.parquet",
+        table=f"{R}/runs/simart/{{modality}}/{{model}}/{{shard}}.parquet",
     log:
         f"{R}/logs/predict/{{modality}}_{{model}}_{{shard}}.log",
     benchmark:
         f"{R}/benchmarks/predict/{{modality}}_{{model}}_{{shard}}.tsv"
     params:
-        metrics=METRICS,
-        data_range=CFG.evaluate.data_range,
         model_kwargs=lambda wc: (
             {"num_iter": CFG.evaluate.rl_iterations} if wc.model == "richardson_lucy" else {}
         ),
     threads: 1
     resources:
-        mem_mb=lambda wc: 2000 + 12 * CFG.simart.shard_size * CFG.image_size**2 // 2**20,
-        runtime=lambda wc: 10 + CFG.simart.shard_size * CFG.image_size**2 // 2**16,
+        **shard_job(CFG.simart.shard_size * CFG.image_size**2, bytes_per_px=12, px_per_min=2**18),
     script:
         "../workflow_scripts/predict_shard.py"
 
@@ -37,8 +34,7 @@ rule metrics_cell:
     benchmark:
         f"{R}/benchmarks/metrics_cell/{{modality}}_{{model}}.tsv"
     resources:
-        mem_mb=2000,
-        runtime=15,
+        **small_job(mem_mb=2000, runtime=15),
     script:
         "../workflow_scripts/metrics_cell.py"
 
@@ -59,7 +55,6 @@ rule aggregate_metrics:
         metrics=METRICS,
         data_range=CFG.evaluate.data_range,
     resources:
-        mem_mb=4000,
-        runtime=15,
+        **small_job(mem_mb=4000, runtime=15),
     script:
         "../workflow_scripts/aggregate_metrics.py"

@@ -13,8 +13,7 @@ rule fig1_artifacts:
         paths=fig1_inputs(),
         models=MODELS,
     resources:
-        mem_mb=2000,
-        runtime=15,
+        **small_job(mem_mb=2000, runtime=15),
     script:
         "../workflow_scripts/fig1_artifacts.py"
 

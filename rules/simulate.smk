@@ -13,7 +13,6 @@ rule simulate_shard:
         cfg=cfg_part("seed", "image_size", "simart"),
     threads: 1
     resources:
-        mem_mb=lambda wc: 2000 + 12 * CFG.simart.shard_size * CFG.image_size**2 // 2**20,
-        runtime=lambda wc: 10 + CFG.simart.shard_size * CFG.image_size**2 // 2**22,
+        **shard_job(CFG.simart.shard_size * CFG.image_size**2, bytes_per_px=12, px_per_min=2**22),
     script:
         "../workflow_scripts/simulate_shard.py"

@@ -9,7 +9,6 @@ rule source_catalog:
     params:
         cfg=cfg_part("seed", "image_size", "sources"),
     resources:
-        mem_mb=2000,
-        runtime=30,
+        **small_job(mem_mb=2000, runtime=30),
     script:
         "../workflow_scripts/source_catalog.py"

@@ -89,18 +89,159 @@ class SimartConfig(_Strict):
         return v
 
 
+# Every metric of simart.metrics.METRICS (a test keeps the two lists equal; kept here so that
+# validating the config does not import torch).
+MetricName = Literal[
+    "psnr", "ssim", "ms_ssim", "ms_ssim_3", "lpips", "mae", "mse", "nrmse_range",
+    "nrmse_euclidean", "nrmse_mean", "pearson", "epi_corr", "epi_ratio", "frc_res_px",
+    "frc_res_nm", "fsc", "pss", "pss_input", "piqe", "brisque"]
+ALL_METRICS: tuple[str, ...] = MetricName.__args__
+
+
+def _unique_list(v: list[str] | None) -> list[str] | None:
+    if v is not None and (not v or len(set(v)) != len(v)):
+        raise ValueError("must name each metric at most once (at least one)")
+    return v
+
+
 class EvaluateConfig(_Strict):
     models: list[Literal["noisy", "wiener", "richardson_lucy", "bm3d", "tip_erosion"]] = [
         "noisy", "wiener", "richardson_lucy", "bm3d", "tip_erosion"]
-    metrics: list[Literal["psnr", "ssim"]] = ["psnr", "ssim"]
+    metrics: list[MetricName] = list(ALL_METRICS)
     data_range: float = Field(1.0, gt=0)
     rl_iterations: int = Field(50, ge=1, le=10_000)
+    # torchvision's ImageNet AlexNet checkpoint for LPIPS; None = the torch cache,
+    # $TORCH_HOME/hub/checkpoints/alexnet-owt-7be5be79.pth (absent: LPIPS is marked missing)
+    lpips_backbone: str | None = None
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, v: list[str] | None) -> list[str] | None:
+        return _unique_list(v)
+
+
+class StatsConfig(_Strict):
+    """SPEC §9: each model against ``reference_model`` (or all pairs), per dataset x modality
+    x metric: Mood, paired t, Wilcoxon, Holm, bootstrap CIs."""
+
+    reference_model: str = "noisy"
+    pairs: Literal["reference", "all"] = "reference"
+    metrics: list[MetricName] | None = None  # None = every evaluate.metrics
+    n_bootstrap: int = Field(2000, ge=100, le=1_000_000)
+    ci_level: float = Field(0.95, gt=0.5, lt=1.0)
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, v: list[str] | None) -> list[str] | None:
+        return _unique_list(v)
 
 
 class FiguresConfig(_Strict):
     example_index: int = Field(0, ge=0)
     formats: list[Literal["png", "pdf", "svg"]] = ["png", "pdf"]
     dpi: int = Field(150, ge=50, le=1200)
+
+
+class MaterialSplit(_Strict):
+    """Materials (CIF file stems) of each split of the stem_lattice dataset."""
+
+    train: list[str] = Field(min_length=1)
+    val: list[str] = Field(min_length=1)
+    test: list[str] = Field(min_length=1)
+
+
+# Seed 001's split (= simart.simulate.stem_lattice.SEED_SPLIT; reasons there and in README).
+_SEED_MATERIALS = MaterialSplit(
+    train=["Si", "GaN", "AlGaN", "InN", "SrTiO3", "graphene", "ZrO2", "NaCN"],
+    val=["GaAs", "MgO"], test=["BaTiO3", "Al", "ZnMgTe"])
+
+
+def _check_dataset_params(section: str, check) -> None:
+    try:
+        check()
+    except ValueError as exc:
+        raise ConfigError(str(exc) if "config key" in str(exc) else f"{section}: {exc}") from None
+
+
+class StemLatticeConfig(_Strict):
+    """Dataset stem_lattice: STEM images from CIF files x CDN levels (seed 001, SPEC §4)."""
+
+    enabled: bool = True
+    cif_dir: str | None = None            # None = the shipped CIFs (src/simart/simulate/cif)
+    on_bad_cif: Literal["error", "skip"] = "error"
+    materials: MaterialSplit | None = _SEED_MATERIALS  # None = split the folder's CIFs
+    split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)  # only if materials is None
+    zone_axes: list[tuple[int, int, int]] | None = None  # None = per-material defaults
+    levels: list[Literal[1, 2, 3, 4, 5]] = [1, 2, 3, 4, 5]
+    probe: Literal["stem", "gaussian"] = "stem"
+    images_per_level: SplitCounts = SplitCounts(train=24, val=8, test=9)
+    shard_size: int = Field(24, ge=1, le=100_000)
+    image_size: int | None = Field(None, ge=16, le=8192)  # None = the global image_size
+    dtype: Literal["float32", "float16"] = "float32"
+    compression: Literal["lzf", "gzip", "none"] = "lzf"
+    params: dict[str, ParamSpec] = {}
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, v: list[int]) -> list[int]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError("must list each CDN level (1-5) at most once (at least one)")
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> StemLatticeConfig:
+        from simart.simulate.stem_lattice import effective_specs
+
+        _check_dataset_params("stem_lattice.params", lambda: effective_specs(self))
+        return self
+
+
+class StmCu111Config(_Strict):
+    """Dataset stm_cu111: Cu(111) LDOS maps, blurry and experimental-like domains (SPEC §5)."""
+
+    enabled: bool = True
+    domains: list[Literal["clean", "blurry", "experimental"]] = [
+        "clean", "blurry", "experimental"]
+    images_per_domain: SplitCounts = SplitCounts(train=16, val=4, test=6)
+    shard_size: int = Field(16, ge=1, le=100_000)
+    image_size: int | None = Field(None, ge=16, le=8192)
+    dtype: Literal["float32", "float16"] = "float32"
+    compression: Literal["lzf", "gzip", "none"] = "lzf"
+    params: dict[Literal["ldos", "blurry", "experimental"], dict[str, ParamSpec]] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> StmCu111Config:
+        from simart.simulate.stm_cu111 import effective_specs
+
+        for group in ("ldos", "blurry", "experimental"):
+            _check_dataset_params(f"stm_cu111.params.{group}",
+                                  lambda g=group: effective_specs(self, g))
+        return self
+
+
+class LMConfig(_Strict):
+    """Dataset lm: widefield / confocal fluorescence + Poisson noise (seed 002, SPEC §6)."""
+
+    enabled: bool = True
+    modes: list[Literal["widefield", "confocal"]] = ["widefield", "confocal"]
+    images_per_mode: SplitCounts = SplitCounts(train=24, val=8, test=8)
+    shard_size: int = Field(24, ge=1, le=100_000)
+    image_size: int | None = Field(None, ge=16, le=8192)
+    dtype: Literal["float32", "float16"] = "float32"
+    compression: Literal["lzf", "gzip", "none"] = "lzf"
+    n_sources: int = Field(24, ge=3, le=10_000_000)
+    split_fractions: tuple[float, float, float] = (0.75, 0.125, 0.125)
+    procedural_kinds: list[str] | None = ["filaments", "blobs"]
+    use_skimage: bool = True
+    user_dir: str | None = None           # your own fluorescence images (TIFF/PNG/MRC/DM)
+    params: dict[str, ParamSpec] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> LMConfig:
+        from simart.simulate.lm_dataset import effective_specs
+
+        _check_dataset_params("lm.params", lambda: effective_specs(self))
+        return self
 
 
 class Config(_Strict):
@@ -110,10 +251,25 @@ class Config(_Strict):
     simart: SimartConfig = SimartConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     figures: FiguresConfig = FiguresConfig()
+    stats: StatsConfig = StatsConfig()
+    stem_lattice: StemLatticeConfig = StemLatticeConfig()
+    stm_cu111: StmCu111Config = StmCu111Config()
+    lm: LMConfig = LMConfig()
 
     @model_validator(mode="after")
     def _params(self) -> Config:
         _check_param_overrides(self.simart.params, self.simart.noise)
+        return self
+
+    @model_validator(mode="after")
+    def _stats(self) -> Config:
+        if self.stats.reference_model not in self.evaluate.models:
+            raise ConfigError(
+                f"config key 'stats.reference_model' = {self.stats.reference_model!r} is not one "
+                f"of the evaluated models evaluate.models = {list(self.evaluate.models)}")
+        extra = sorted(set(self.stats.metrics or []) - set(self.evaluate.metrics))
+        if extra:
+            raise ConfigError(f"config key 'stats.metrics': {extra} not in evaluate.metrics")
         return self
 
 

@@ -1,12 +1,23 @@
 """One benchmark cell = (dataset, modality, model): restore the test split, score each image.
 
-A model that cannot run on a modality (e.g. Richardson-Lucy with the signed TEM CTF) is
-not silently dropped: its rows are kept with ``status = "missing"`` and the reason, and
-its metric values are NaN.
+Two steps per test shard, so that changing the metric list never re-runs a restoration:
+
+1. :func:`predict_shard` restores every image (predictions HDF5) and writes the *run table*:
+   the image's parameters, ``status`` (``ok`` / ``missing``), ``missing_reason`` and
+   ``seconds``. A model that cannot run on a modality (e.g. Richardson-Lucy with the signed
+   TEM CTF) is not silently dropped: its rows are kept with ``status = "missing"`` and the
+   reason.
+2. :func:`score_shard` adds one column per metric (:data:`simart.metrics.METRICS`) and its
+   ``<metric>_reason`` (empty where the value was computed; why not, where it is NaN:
+   model missing, metric unavailable — e.g. LPIPS backbone absent, images smaller than
+   MS-SSIM needs —, or undefined for that image).
+
+:func:`gather_cell` concatenates a cell's shard tables: one row per test image.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -14,29 +25,31 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from simart.data.shards import Shard, write_images_h5
 from simart.io import atomic_path
-from simart.metrics.full_reference import compute_metrics
-from simart.restore.classical import CLASSICAL_MODELS, NotApplicableError
+
+log = logging.getLogger(__name__)
+# torch, h5py and the restoration code are imported where they are used: gather_cell (one
+# job per cell) then starts in a fraction of the time.
 
 
 def predict_shard(
     shard_path: str | os.PathLike,
     model: str,
-    metrics: Sequence[str],
     pred_path: str | os.PathLike,
     table_path: str | os.PathLike,
     *,
-    data_range: float = 1.0,
     dataset: str = "simart",
     model_kwargs: dict | None = None,
 ) -> pd.DataFrame:
-    """Restore every image of one test shard with ``model``; write predictions and metrics."""
+    """Restore every image of one test shard with ``model``; write predictions and run table."""
+    from simart.data.shards import Shard, write_images_h5
+    from simart.restore.classical import CLASSICAL_MODELS, NotApplicableError
+
     if model not in CLASSICAL_MODELS:
         raise ValueError(f"unknown model {model!r}; available: {sorted(CLASSICAL_MODELS)}")
     restore = CLASSICAL_MODELS[model]
     with Shard(shard_path) as shard:
-        clean, degraded, params = shard.clean(), shard.degraded(), shard.params()
+        degraded, params = shard.degraded(), shard.params()
         modality = str(shard.attrs["modality"])
     preds = np.full_like(degraded, np.nan)
     status, reason, seconds = [], [], []
@@ -50,24 +63,113 @@ def predict_shard(
             status.append("missing")
             reason.append(str(exc))
         seconds.append(time.perf_counter() - t0)
-    ok = np.array([s == "ok" for s in status])
     table = params.copy()
     table.insert(0, "dataset", dataset)
     table["model"] = model
     table["status"] = status
     table["missing_reason"] = reason
     table["seconds"] = seconds
-    for name in metrics:
-        table[name] = np.nan
-    if ok.any():
-        values = compute_metrics(preds[ok], clean[ok], data_range=data_range, metrics=metrics)
-        for name in metrics:
-            table.loc[ok, name] = np.asarray(values[name], dtype=np.float64)
     write_images_h5(pred_path, {"prediction": preds},
                     {"model": model, "modality": modality, "source_shard": str(shard_path)})
     with atomic_path(table_path) as tmp:
         table.to_parquet(tmp, index=False)
     return table
+
+
+def score_images(
+    run_table: pd.DataFrame,
+    preds: np.ndarray,
+    clean: np.ndarray | None,
+    degraded: np.ndarray | None,
+    metrics: Sequence[str],
+    *,
+    data_range: float = 1.0,
+    lpips_backbone: str | os.PathLike | None = None,
+    device: str | None = None,
+) -> pd.DataFrame:
+    """The run table plus ``<metric>`` and ``<metric>_reason`` columns (one row per image).
+
+    Rows whose model did not run keep NaN with the model's reason; a prediction with
+    non-finite pixels is marked ``status = "missing"`` ("prediction has NaN or infinite
+    pixels") instead of being scored.
+    """
+    from simart.metrics import compute_metrics_with_reasons
+
+    table = run_table.reset_index(drop=True).copy()
+    finite = np.isfinite(preds.reshape(len(preds), -1)).all(axis=1)
+    bad = (table["status"] == "ok").to_numpy() & ~finite
+    if bad.any():
+        log.warning("%d prediction(s) with NaN or infinite pixels: marked missing", bad.sum())
+        table.loc[bad, "status"] = "missing"
+        table.loc[bad, "missing_reason"] = "prediction has NaN or infinite pixels"
+    ok = (table["status"] == "ok").to_numpy()
+    for name in metrics:
+        table[name] = np.nan
+        table[f"{name}_reason"] = np.where(ok, "", "model missing: " + table["missing_reason"])
+    if ok.any():
+        sizes = (table.loc[ok, "pixel_size_nm"].to_numpy(dtype=np.float64)
+                 if "pixel_size_nm" in table.columns else None)
+        res = compute_metrics_with_reasons(
+            preds[ok], None if clean is None else clean[ok],
+            degraded=None if degraded is None else degraded[ok], metrics=metrics,
+            data_range=data_range, pixel_size_nm=sizes, lpips_backbone=lpips_backbone,
+            device=device)
+        for name in metrics:
+            table.loc[ok, name] = res.values[name]
+            table.loc[ok, f"{name}_reason"] = res.reasons[name]
+    return table
+
+
+def score_shard(
+    shard_path: str | os.PathLike,
+    pred_path: str | os.PathLike,
+    run_table_path: str | os.PathLike,
+    metrics: Sequence[str],
+    table_path: str | os.PathLike,
+    *,
+    data_range: float = 1.0,
+    lpips_backbone: str | os.PathLike | None = None,
+    device: str | None = None,
+) -> pd.DataFrame:
+    """Score one shard's predictions (see :func:`score_images`); write the metric table.
+
+    Shards without clean images (experimental-like data) get NaN with the reason for every
+    full-reference metric; the no-reference and input-referenced ones are still computed.
+    """
+    import h5py
+
+    from simart.data.shards import Shard
+
+    with Shard(shard_path) as shard:
+        degraded = shard.degraded()
+        try:
+            clean = shard.clean()
+        except KeyError:
+            clean = None
+    with h5py.File(pred_path, "r") as f:
+        preds = np.asarray(f["prediction"][()], dtype=np.float32)
+    run_table = pd.read_parquet(run_table_path)
+    if not (len(preds) == len(run_table) == len(degraded)):
+        raise ValueError(f"{pred_path}: {len(preds)} predictions, {len(run_table)} table rows and "
+                         f"{len(degraded)} shard images must be the same number")
+    table = score_images(run_table, preds, clean, degraded, metrics, data_range=data_range,
+                         lpips_backbone=lpips_backbone, device=device)
+    with atomic_path(table_path) as tmp:
+        table.to_parquet(tmp, index=False)
+    return table
+
+
+def metric_notes(table: pd.DataFrame, metrics: Sequence[str]) -> dict[str, list[str]]:
+    """Distinct reasons per metric for images where the model ran but the metric is NaN."""
+    ok = table["status"] == "ok"
+    notes = {}
+    for m in metrics:
+        col = f"{m}_reason"
+        if col in table.columns:
+            reasons = sorted(set(table.loc[ok, col].astype(str)) - {""})
+            if reasons:
+                notes[m] = reasons
+    return notes
 
 
 def gather_cell(shard_tables: Sequence[str | os.PathLike], out_path: str | os.PathLike) -> pd.DataFrame:

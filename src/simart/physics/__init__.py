@@ -45,6 +45,14 @@ from simart.physics.common import (
     fft_padded_shape,
     pad_for_fft,
 )
+from simart.physics.lm import (
+    LM_PARAM_SPECS,
+    LMOperator,
+    add_poisson_background,
+    forward_lm,
+    lm_psf,
+    lm_transfer,
+)
 from simart.physics.noise import add_noise
 from simart.physics.params import (
     DEFAULT_PARAM_SPECS,
@@ -70,10 +78,11 @@ from simart.physics.tem import (
 )
 
 __all__ = [
-    "DEFAULT_PARAM_SPECS", "MODALITIES", "SEED_STEM_APERTURE_MRAD", "SOFT_TAU_DEFAULT",
-    "NonLinearOperatorError", "add_noise", "chi", "crop_fft", "ctf", "dilate_exact",
-    "dilate_soft", "electron_wavelength_nm", "erode_exact", "fft_pad_width",
-    "fft_padded_shape", "forward", "kanaya_okayama_range_um", "linear_otf",
+    "DEFAULT_PARAM_SPECS", "LM_PARAM_SPECS", "MODALITIES", "SEED_STEM_APERTURE_MRAD",
+    "SOFT_TAU_DEFAULT", "LMOperator", "NonLinearOperatorError", "add_noise",
+    "add_poisson_background", "chi", "crop_fft", "ctf", "dilate_exact", "dilate_soft",
+    "electron_wavelength_nm", "erode_exact", "fft_pad_width", "fft_padded_shape", "forward",
+    "forward_lm", "kanaya_okayama_range_um", "linear_otf", "lm_psf", "lm_transfer",
     "morphological_gradient_eq12", "pad_for_fft", "sample_params", "scan_offsets",
     "sem_beam_kernel", "soft_dilation_bias", "spatial_envelope", "stem_probe",
     "temporal_envelope", "tip_depth_nm", "tip_kernel",

@@ -8,7 +8,8 @@ deterministically from one row of the source catalog (:func:`build_catalog`):
 * ``skimage`` -- one of :data:`SKIMAGE_IMAGES`, the sample images that ship inside the
   scikit-image wheel (no download): a random square crop (side 50-100 % of the short
   side, drawn from ``source_seed``) with one of the 8 flips/rotations, resampled.
-* ``user`` -- one image file (``name`` is its path): TIFF (first page), PNG, JPEG, BMP;
+* ``user`` -- one image file (``name`` is its path): TIFF (first page), PNG, JPEG, BMP, and
+  microscope formats through :mod:`simart.data.readers` (MRC, DM3/DM4, Digital Surf, EMD);
   colour to grey by luminance; centre square crop; anti-aliased resampling.
 
 Splits are made by clean source so that no source is in two splits; all crops of one
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simart.data.readers import READER_EXTENSIONS, read_image
 from simart.simulate.procedural import (
     MIN_SIZE,
     PROCEDURAL_KINDS,
@@ -42,7 +44,11 @@ __all__ = [
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 ORIGINS: tuple[str, ...] = ("procedural", "skimage", "user")
-IMAGE_EXTENSIONS: tuple[str, ...] = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+# Microscope formats read through simart.data.readers (MRC, DM3/DM4, Digital Surf, EMD, TIA).
+_READER_EXTENSIONS: tuple[str, ...] = tuple(
+    e for e in READER_EXTENSIONS if e not in (".tif", ".tiff"))
+IMAGE_EXTENSIONS: tuple[str, ...] = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp",
+                                     *_READER_EXTENSIONS)
 
 # scikit-image samples bundled in the wheel that resemble specimens or textures. Left out:
 # pooch-only downloads (brain, cells3d, eagle, human_mitosis, kidney, lily,
@@ -174,6 +180,8 @@ def list_user_images(folder: str | os.PathLike) -> list[Path]:
 
 def _read_raw(path: Path) -> np.ndarray:
     """Pixel array of the first page/frame of an image file, as stored (any dtype)."""
+    if path.suffix.lower() in _READER_EXTENSIONS:
+        return read_image(path).data
     if path.suffix.lower() in (".tif", ".tiff"):
         import tifffile
 

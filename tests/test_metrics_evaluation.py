@@ -1,0 +1,88 @@
+"""Registry <-> config, scoring of a shard's rows (missing models, bad predictions, no ground
+truth), chunked scoring, and the aggregated table's 'missing: reason'."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simart.config import ALL_METRICS, validate_config
+from simart.evaluation.aggregate import summarize, to_markdown
+from simart.evaluation.cells import score_images
+from simart.metrics import METRICS, compute_metric_table
+
+
+def test_config_metric_names_are_the_registry():
+    assert tuple(METRICS) == ALL_METRICS
+    assert validate_config({}).evaluate.metrics == list(METRICS)
+
+
+def _run_table(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"image_index": np.arange(n), "pixel_size_nm": np.linspace(0.5, 2, n),
+                         "dataset": "simart", "modality": "SEM", "model": "m",
+                         "status": ["ok"] * (n - 1) + ["missing"],
+                         "missing_reason": [""] * (n - 1) + ["not applicable"],
+                         "seconds": 0.1})
+
+
+@pytest.fixture(scope="module")
+def images() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(4)
+    yy, xx = np.mgrid[0:64, 0:64] / 64
+    clean = np.stack([0.5 + 0.3 * np.sin(2 * np.pi * (k + 2) * xx) * np.cos(2 * np.pi * 3 * yy)
+                      for k in range(4)]).astype(np.float32)
+    degraded = (clean + 0.1 * rng.standard_normal(clean.shape)).astype(np.float32)
+    pred = (clean + 0.03 * rng.standard_normal(clean.shape)).astype(np.float32)
+    return pred, clean, degraded
+
+
+def test_score_images_rows_reasons_and_pixel_size(images):
+    pred, clean, degraded = images
+    pred = pred.copy()
+    pred[3] = np.nan  # the missing model's row: never scored
+    pred[2, 0, 0] = np.inf  # a broken prediction: marked missing, not scored
+    t = score_images(_run_table(4), pred, clean, degraded, ["psnr", "frc_res_nm", "piqe"])
+    assert list(t["status"]) == ["ok", "ok", "missing", "missing"]
+    assert t.loc[2, "missing_reason"] == "prediction has NaN or infinite pixels"
+    assert t.loc[:1, ["psnr", "frc_res_nm", "piqe"]].notna().all().all()
+    assert t.loc[2:, "psnr"].isna().all()
+    assert t.loc[3, "psnr_reason"] == "model missing: not applicable"
+    assert (t.loc[:1, "psnr_reason"] == "").all()
+    px = compute_metric_table(pred[:2], clean[:2], metrics=["frc_res_px"])["frc_res_px"]
+    np.testing.assert_allclose(t.loc[:1, "frc_res_nm"], px * t.loc[:1, "pixel_size_nm"])
+
+
+def test_without_ground_truth_only_no_reference_and_input_metrics_are_computed(images):
+    pred, _, degraded = images
+    t = score_images(_run_table(4), pred, None, degraded, ["ssim", "pss_input", "brisque"])
+    ok = t["status"] == "ok"
+    assert t.loc[ok, "ssim"].isna().all()
+    assert t.loc[ok, "ssim_reason"].str.contains("no clean image").all()
+    assert t.loc[ok, ["pss_input", "brisque"]].notna().all().all()
+
+
+def test_chunked_scoring_equals_one_batch(images):
+    pred, clean, degraded = images
+    names = ["ssim", "ms_ssim_3", "frc_res_px", "piqe", "brisque", "pearson"]
+    a = compute_metric_table(pred, clean, degraded=degraded, metrics=names, max_pixels=64 * 64)
+    b = compute_metric_table(pred, clean, degraded=degraded, metrics=names, max_pixels=1 << 30)
+    pd.testing.assert_frame_equal(a, b, rtol=1e-12)
+
+
+def test_aggregated_markdown_says_missing_with_the_reason(images):
+    pred, clean, degraded = images
+    t = score_images(_run_table(4), pred, clean, degraded, ["psnr", "ms_ssim", "lpips"],
+                     lpips_backbone="/nonexistent/alexnet-owt-7be5be79.pth")
+    other = t.copy()
+    other["model"], other["status"], other["missing_reason"] = "rl", "missing", "signed CTF"
+    summary = summarize([t, other], ["psnr", "ms_ssim", "lpips"])
+    row = summary.set_index("model").loc["m"]
+    assert row["psnr_n"] == 3 and np.isfinite(row["psnr_mean"])
+    assert "176 px" in row["ms_ssim_missing"] and "not found" in row["lpips_missing"]
+    md = to_markdown(summary, ["psnr", "ms_ssim", "lpips"], 1.0)
+    assert "missing: [" in md
+    assert "`ms_ssim`: MS-SSIM with 5 scales needs images of at least 176 px" in md
+    assert "`lpips`: LPIPS backbone not found at /nonexistent/alexnet-owt-7be5be79.pth" in md
+    assert "`rl` missing for all 4 images: signed CTF" in md
+    assert "1 missing" not in md.split("## ")[1].split("\n")[3]  # psnr row of model m is clean

@@ -1,0 +1,106 @@
+"""The Slurm profile and the resource helpers: every rule it names exists, every rule
+records a log and a benchmark, requests escalate on retries, and the settings that keep
+executor plugin 2.8.0 from hanging stay in place. (The real-cluster run is .ci/check_slurm.sh.)
+"""
+
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+CI_OVERLAY = yaml.safe_load((ROOT / "profiles/slurm-ci/config.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def workflow_rules(tmp_path_factory):
+    """The parsed workflow's rules (embedded default config: every dataset enabled)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import (
+        ConfigSettings,
+        OutputSettings,
+        ResourceSettings,
+        StorageSettings,
+    )
+
+    wd = tmp_path_factory.mktemp("wf")
+    shutil.copy(ROOT / "config.yaml", wd / "config.yaml")
+    with SnakemakeApi(OutputSettings()) as api:
+        wf = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
+                          storage_settings=StorageSettings(), snakefile=ROOT / "Snakefile",
+                          workdir=wd)._workflow
+        return {r.name: r for r in wf.rules}
+
+
+def test_every_rule_that_runs_has_log_and_benchmark(workflow_rules):
+    runs = {n: r for n, r in workflow_rules.items() if r.is_run or r.is_shell or r.is_script}
+    assert {"simulate_shard", "predict_shard", "benchmark_summary"} <= set(runs)
+    missing = [n for n, r in runs.items() if not r.log or r.benchmark is None]
+    assert not missing, f"rules without log: or benchmark: {missing}"
+    below = [n for n, r in runs.items() if not str(r.benchmark).startswith("results/benchmarks/")]
+    assert not below, f"benchmarks outside results/benchmarks/: {below}"
+
+
+def test_rules_named_in_the_profile_exist(workflow_rules):
+    named = set(PROFILE["set-resources"]) | set(PROFILE["set-threads"])
+    named |= {r.strip() for r in PROFILE["slurm-array-jobs"].split(",")}
+    unknown = named - set(workflow_rules)
+    # Snakemake ignores unknown rule names silently: a renamed rule would lose its GPU
+    assert not unknown, f"profiles/slurm/config.yaml names unknown rules: {unknown}"
+
+
+def test_profile_requests_a_gpu_for_inference_and_partitions():
+    predict = PROFILE["set-resources"]["predict_shard"]
+    assert predict["gpu"] == 1 and predict["slurm_partition"] and predict["gpu_model"]
+    assert PROFILE["default-resources"]["slurm_partition"]
+    assert PROFILE["executor"] == "slurm" and PROFILE["retries"] >= 1
+    assert PROFILE["slurm-status-command"] in {"sacct", "squeue"}
+
+
+def test_array_jobs_come_with_unlimited_submission():
+    # plugin 2.8.0 drops array-rule jobs that Snakemake selects in a partial batch
+    # (jobs cap or max-jobs-per-timespan smaller than the ready jobs): the run hangs
+    if PROFILE.get("slurm-array-jobs"):
+        assert PROFILE["jobs"] == "unlimited"
+        n, per = PROFILE["max-jobs-per-timespan"].split("/")
+        assert int(n) >= 5000 and per == "1s"
+
+
+def test_ci_overlay_uses_squeue_within_min_job_age():
+    assert CI_OVERLAY["slurm-status-command"] == "squeue"
+    up = (ROOT / ".ci/slurm-up.sh").read_text()
+    min_job_age = int(re.search(r"SLURM_UP_MIN_JOB_AGE:-(\d+)", up).group(1))
+    # the plugin silently falls back to sacct (no accounting storage: hangs) below this
+    assert min_job_age >= 3 * CI_OVERLAY["slurm-init-seconds-before-status-checks"]
+    assert not set(CI_OVERLAY) & {"set-resources", "default-resources", "set-threads"}, \
+        "the CI overlay must test the users' placement, not replace it"
+
+
+@pytest.fixture(scope="module")
+def res():
+    ns: dict = {}
+    exec((ROOT / "rules/resources.smk").read_text(), ns)  # noqa: S102 (plain Python)
+    return ns
+
+
+def test_escalate_doubles_on_each_retry(res):
+    f = res["escalate"](1500)
+    assert [f({}, a) for a in (1, 2, 3)] == [1500, 3000, 6000]
+    g = res["escalate"](lambda wc: wc["n"] * 10.5)
+    assert g({"n": 2}, 1) == 21 and g({"n": 2}, 2) == 42
+
+
+def test_shard_job_matches_shard_size(res):
+    px = 1000 * 512**2  # paper shard
+    r = res["shard_job"](px, bytes_per_px=12, px_per_min=2**22)
+    assert r["mem_mb"]({}, 1) == 2000 + 12 * px // 2**20
+    assert r["runtime"]({}, 1) == 10 + px // 2**22
+    assert r["mem_mb"]({}, 2) == 2 * r["mem_mb"]({}, 1)
+    assert r["runtime"]({}, 3) == 4 * r["runtime"]({}, 1)
+    small = res["small_job"](mem_mb=4000, runtime=15)
+    assert (small["mem_mb"]({}, 2), small["runtime"]({}, 2)) == (8000, 30)
+    assert math.isclose(res["RETRY_GROWTH"], 2.0)

@@ -24,6 +24,7 @@ import torch
 from simart import physics
 from simart.config import SPLITS, Config, param_specs
 from simart.data.shards import write_shard
+from simart.simulate.dataset_common import compression_arg, shard_bounds
 from simart.simulate.sources import render_source
 
 MODALITY_ID = {m: i for i, m in enumerate(physics.MODALITIES)}
@@ -34,10 +35,7 @@ _SEED_MAX = 2**62
 def shard_range(cfg: Config, split: str, shard: int) -> tuple[int, int]:
     """Image indices [start, stop) of one shard within its (modality, split)."""
     n = getattr(cfg.simart.images_per_modality, split)
-    start = shard * cfg.simart.shard_size
-    if not 0 <= start < n:
-        raise ValueError(f"shard {shard} does not exist for split {split!r} ({n} images)")
-    return start, min(start + cfg.simart.shard_size, n)
+    return shard_bounds(n, cfg.simart.shard_size, shard, what=f"split {split!r}")
 
 
 def image_params(cfg: Config, modality: str, split: str, j: int) -> dict[str, float | int]:
@@ -114,5 +112,5 @@ def build_shard(
     attrs = {"modality": modality, "split": split, "shard": shard, "seed": cfg.seed,
              "value_range": "clean in [0, 1]; degraded unclipped, same units"}
     write_shard(out_path, clean, degraded, table, attrs, dtype=cfg.simart.dtype,
-                compression=None if cfg.simart.compression == "none" else cfg.simart.compression)
+                compression=compression_arg(cfg.simart.compression))
     return table

@@ -4,7 +4,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from simart.config import SPLITS, ConfigError, n_shards, validate_config  # noqa: E402
+from simart.config import LEARNED_MODELS, SPLITS, ConfigError, n_shards, validate_config  # noqa: E402
+from simart.data.datasets import dataset_views, model_applies  # noqa: E402
 
 try:
     CFG = validate_config(config)
@@ -16,6 +17,10 @@ MODALITIES = list(CFG.simart.modalities)
 MODELS = list(CFG.evaluate.models)
 METRICS = list(CFG.evaluate.metrics)
 R = "results"
+# Datasets as evaluation and training see them (simart.data.datasets): subsets, which
+# subsets learned models train on, which are scored, shards per split.
+VIEWS = {k: v for k, v in dataset_views(CFG).items() if k in CFG.evaluate.datasets}
+ALL_SUBSETS = sorted({s for v in dataset_views(CFG).values() for s in v.subsets})
 
 
 wildcard_constraints:
@@ -23,7 +28,8 @@ wildcard_constraints:
     split="train|val|test",
     shard=r"\d{4}",
     model=r"[a-z0-9_]+",
-    dataset="simart",
+    dataset="|".join(["simart", "stem_lattice", "stm_cu111", "lm"]),
+    subset="|".join(ALL_SUBSETS),
 
 
 def cfg_part(*keys):
@@ -45,8 +51,28 @@ def all_shards():
     ]
 
 
+def cell_models(dataset):
+    """Models evaluated on ``dataset`` (classical baselines other than noisy: simart only)."""
+    return [m for m in MODELS if model_applies(m, dataset)]
+
+
+def learned_models():
+    return [m for m in MODELS if m in LEARNED_MODELS]
+
+
 def all_cells():
-    return [f"{R}/metrics/simart/{m}/{model}.parquet" for m in MODALITIES for model in MODELS]
+    """Every benchmark cell: results/metrics/{dataset}/{subset}/{model}.parquet."""
+    return [f"{R}/metrics/{d}/{s}/{m}.parquet" for d, v in VIEWS.items()
+            for s in v.eval_subsets for m in cell_models(d)]
+
+
+def weights_path(dataset, group, model):
+    return f"{R}/models/{dataset}/{group}/{model}/best.pt"
+
+
+def all_trained():
+    return [weights_path(d, g, m) for d, v in VIEWS.items() for g in v.groups
+            for m in learned_models()]
 
 
 def stats_outputs():
@@ -71,7 +97,7 @@ def fig1_inputs():
     return {
         "shards": {m: f"{R}/simart/shards/{m}/test/0000.h5" for m in MODALITIES},
         "predictions": {
-            m: {k: f"{R}/predictions/simart/{m}/{k}/0000.h5" for k in MODELS} for m in MODALITIES
+            m: {k: f"{R}/predictions/simart/{k}/0000.h5" for k in MODELS} for m in MODALITIES
         },
         "cell_tables": {
             m: {k: f"{R}/metrics/simart/{m}/{k}.parquet" for k in MODELS} for m in MODALITIES

@@ -1,38 +1,81 @@
+# Restoration of the test split. One predict_shard job per (dataset, model, test shard
+# index) restores that shard of every scored subset (SIMART modalities, CDN levels, ...),
+# so a learned model is loaded once per job; score_shard (rules/stats.smk) scores it;
+# metrics_cell writes one benchmark cell (dataset, subset, model). Learned models read
+# their trained weights (rules/train.smk).
+
+
+def test_shards(wc):
+    """{subset: test shard path} of one shard index, every scored subset of the dataset."""
+    v = VIEWS[wc.dataset]
+    return {s: v.shard_path(s, "test", wc.shard, R) for s in v.eval_subsets}
+
+
+def predict_weights(wc):
+    """{subset: weights of the model that restores it} (learned models; rules/train.smk)."""
+    v = VIEWS[wc.dataset]
+    return {s: weights_path(wc.dataset, v.group_of(s), wc.model) for s in v.eval_subsets}
+
+
+def predict_inputs(wc):
+    inputs = dict(test_shards(wc))
+    if wc.model in LEARNED_MODELS:
+        inputs.update({f"weights_{s}": p for s, p in predict_weights(wc).items()})
+    return inputs
+
+
+def eval_pixels(wc):
+    """Pixels one predict/score job handles (its shard of every scored subset)."""
+    v = VIEWS[wc.dataset]
+    sec = getattr(CFG, wc.dataset)
+    size = getattr(sec, "image_size", None) or CFG.image_size
+    per_shard = CFG.simart.shard_size if wc.dataset == "simart" else sec.shard_size
+    return len(v.eval_subsets) * per_shard * size**2
+
+
+def predict_kwargs(wc):
+    if wc.model == "richardson_lucy":
+        return {"num_iter": CFG.evaluate.rl_iterations}
+    if wc.model in LEARNED_MODELS:
+        return {"device": CFG.train.device, "batch_size": CFG.train.defaults.batch_size}
+    return {}
+
+
 rule predict_shard:
-    """Restore one test shard with one model: predictions + run table (scored by score_shard)."""
+    """Restore test shard {shard} of every scored subset with one model: predictions
+    (prediction/{subset}) + run table (scored by score_shard)."""
     input:
-        shard=f"{R}/simart/shards/{{modality}}/test/{{shard}}.h5",
+        unpack(predict_inputs),
     output:
-        pred=f"{R}/predictions/simart/{{modality}}/{{model}}/{{shard}}.h5",
-        table=f"{R}/runs/simart/{{modality}}/{{model}}/{{shard}}.parquet",
+        pred=f"{R}/predictions/{{dataset}}/{{model}}/{{shard}}.h5",
+        table=f"{R}/runs/{{dataset}}/{{model}}/{{shard}}.parquet",
     log:
-        f"{R}/logs/predict/{{modality}}_{{model}}_{{shard}}.log",
+        f"{R}/logs/predict/{{dataset}}_{{model}}_{{shard}}.log",
     benchmark:
-        f"{R}/benchmarks/predict/{{modality}}_{{model}}_{{shard}}.tsv"
+        f"{R}/benchmarks/predict/{{dataset}}_{{model}}_{{shard}}.tsv"
     params:
-        model_kwargs=lambda wc: (
-            {"num_iter": CFG.evaluate.rl_iterations} if wc.model == "richardson_lucy" else {}
-        ),
+        model_kwargs=predict_kwargs,
+        subsets=lambda wc: list(VIEWS[wc.dataset].eval_subsets),
     threads: 1
     resources:
-        **shard_job(CFG.simart.shard_size * CFG.image_size**2, bytes_per_px=12, px_per_min=2**18),
+        **shard_job(eval_pixels, bytes_per_px=12, px_per_min=2**18),
     script:
         "../workflow_scripts/predict_shard.py"
 
 
 rule metrics_cell:
-    """One benchmark cell (dataset, modality, model): one row per test image."""
+    """One benchmark cell (dataset, subset, model): one row per test image."""
     input:
         lambda wc: expand(
-            f"{R}/metrics_shards/simart/{wc.modality}/{wc.model}/{{shard}}.parquet",
-            shard=shard_ids("test"),
+            f"{R}/metrics_shards/{wc.dataset}/{wc.model}/{{shard}}.parquet",
+            shard=VIEWS[wc.dataset].shard_ids("test"),
         ),
     output:
-        f"{R}/metrics/simart/{{modality}}/{{model}}.parquet",
+        f"{R}/metrics/{{dataset}}/{{subset}}/{{model}}.parquet",
     log:
-        f"{R}/logs/metrics_cell/{{modality}}_{{model}}.log",
+        f"{R}/logs/metrics_cell/{{dataset}}_{{subset}}_{{model}}.log",
     benchmark:
-        f"{R}/benchmarks/metrics_cell/{{modality}}_{{model}}.tsv"
+        f"{R}/benchmarks/metrics_cell/{{dataset}}_{{subset}}_{{model}}.tsv"
     resources:
         **small_job(mem_mb=2000, runtime=15),
     script:

@@ -12,7 +12,7 @@
 #                time linear in the shard's pixels           -> shard_job(...)
 #   small jobs   catalogs, metrics_cell, aggregate_metrics, stats, figures, reports
 #                                                             -> small_job(...)
-#   training     (rules to come; GPU in the Slurm profile)   -> train_job(...)
+#   training     train_model (GPU in the Slurm profile)      -> train_job(...)
 import math
 
 RETRY_GROWTH = 2.0  # x memory and x time on each retry

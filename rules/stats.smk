@@ -17,9 +17,9 @@ def score_inputs(wc):
     """Shard, predictions, run table; plus the LPIPS backbone when it exists (so putting it
     in place later re-scores: Snakemake's 'input' rerun trigger)."""
     inputs = {
-        "shard": f"{R}/simart/shards/{wc.modality}/test/{wc.shard}.h5",
-        "pred": f"{R}/predictions/simart/{wc.modality}/{wc.model}/{wc.shard}.h5",
-        "run": f"{R}/runs/simart/{wc.modality}/{wc.model}/{wc.shard}.parquet",
+        **test_shards(wc),
+        "pred": f"{R}/predictions/{wc.dataset}/{wc.model}/{wc.shard}.h5",
+        "run": f"{R}/runs/{wc.dataset}/{wc.model}/{wc.shard}.parquet",
     }
     if "lpips" in METRICS and os.path.isfile(lpips_backbone_path()):
         inputs["lpips_backbone"] = lpips_backbone_path()
@@ -31,18 +31,19 @@ rule score_shard:
     input:
         unpack(score_inputs),
     output:
-        f"{R}/metrics_shards/simart/{{modality}}/{{model}}/{{shard}}.parquet",
+        f"{R}/metrics_shards/{{dataset}}/{{model}}/{{shard}}.parquet",
     log:
-        f"{R}/logs/score/{{modality}}_{{model}}_{{shard}}.log",
+        f"{R}/logs/score/{{dataset}}_{{model}}_{{shard}}.log",
     benchmark:
-        f"{R}/benchmarks/score/{{modality}}_{{model}}_{{shard}}.tsv"
+        f"{R}/benchmarks/score/{{dataset}}_{{model}}_{{shard}}.tsv"
     params:
         metrics=METRICS,
         data_range=CFG.evaluate.data_range,
         lpips_backbone=lpips_backbone_path() if "lpips" in METRICS else None,
+        subsets=lambda wc: list(VIEWS[wc.dataset].eval_subsets),
     threads: 1
     resources:
-        **shard_job(CFG.simart.shard_size * CFG.image_size**2, bytes_per_px=24, px_per_min=2**18),
+        **shard_job(eval_pixels, bytes_per_px=24, px_per_min=2**18),
     script:
         "../workflow_scripts/score_shard.py"
 

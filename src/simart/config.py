@@ -15,7 +15,15 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 SPLITS = ("train", "val", "test")
 ParamSpec = float | list[float]
@@ -104,9 +112,35 @@ def _unique_list(v: list[str] | None) -> list[str] | None:
     return v
 
 
+CLASSICAL_MODELS = ("noisy", "wiener", "richardson_lucy", "bm3d", "tip_erosion")
+# simart.models.MODEL_REGISTRY (a test keeps the two equal; here so that config validation
+# does not import torch)
+LEARNED_MODELS = ("unet", "care", "dncnn", "n2n", "n2v", "pinned", "unet_rcan")
+ModelName = Literal["noisy", "wiener", "richardson_lucy", "bm3d", "tip_erosion",
+                    "unet", "care", "dncnn", "n2n", "n2v", "pinned", "unet_rcan"]
+LearnedName = Literal["unet", "care", "dncnn", "n2n", "n2v", "pinned", "unet_rcan"]
+DatasetName = Literal["simart", "stem_lattice", "stm_cu111", "lm"]
+
+
 class EvaluateConfig(_Strict):
-    models: list[Literal["noisy", "wiener", "richardson_lucy", "bm3d", "tip_erosion"]] = [
-        "noisy", "wiener", "richardson_lucy", "bm3d", "tip_erosion"]
+    # Classical baselines other than `noisy` run on simart only (they need its operators'
+    # parameters); `noisy` and the learned models run on every dataset of `datasets`.
+    models: list[ModelName] = list(CLASSICAL_MODELS)
+    datasets: list[DatasetName] = ["simart", "stem_lattice", "stm_cu111", "lm"]
+
+    @field_validator("models", "datasets")
+    @classmethod
+    def _unique_names(cls, v: list[str]) -> list[str]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError("must name each entry at most once (at least one)")
+        return v
+
+    @field_validator("datasets")
+    @classmethod
+    def _simart_first(cls, v: list[str]) -> list[str]:
+        if "simart" not in v:
+            raise ValueError("must include simart (the main table and Fig. 1 are on it)")
+        return v
     metrics: list[MetricName] = list(ALL_METRICS)
     data_range: float = Field(1.0, gt=0)
     rl_iterations: int = Field(50, ge=1, le=10_000)
@@ -118,6 +152,89 @@ class EvaluateConfig(_Strict):
     @classmethod
     def _metrics(cls, v: list[str] | None) -> list[str] | None:
         return _unique_list(v)
+
+
+class TrainSettingsConfig(_Strict):
+    """Training settings of simart.train.loop.TrainSettings (every learned model)."""
+
+    steps: int = Field(300, ge=1, le=100_000_000)
+    batch_size: int = Field(8, ge=1, le=4096)
+    patch_size: int = Field(64, ge=8, le=8192)
+    lr: float = Field(1e-3, gt=0, le=1.0)
+    optimizer: Literal["adam", "adamw"] = "adam"
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = Field(0.0, ge=0, le=1.0)
+    lr_schedule: Literal["cosine", "constant"] = "cosine"
+    warmup_steps: int = Field(0, ge=0, le=100_000_000)
+    grad_clip: float = Field(1.0, ge=0)          # 0 = off
+    checkpoint_every: int = Field(100, ge=1)
+    val_every: int = Field(100, ge=1)
+    val_images: int = Field(16, ge=1)
+    log_every: int = Field(10, ge=1)
+    augment: Literal["dihedral", "flips", "none"] = "dihedral"
+    amp: bool = True                              # CUDA only
+    compile: bool = False                         # torch.compile, CUDA only
+
+
+_OVERRIDE_FIELDS = {k: (f.annotation | None, None)
+                    for k, f in TrainSettingsConfig.model_fields.items()}
+
+
+class ModelTrainConfig(create_model("_ModelTrainBase", __base__=_Strict, **_OVERRIDE_FIELDS)):
+    """One learned model: overrides of train.defaults + its hyper-parameters (a dict of
+    simart.models.hparams.DEFAULT_HPARAMS keys)."""
+
+    hparams: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainConfig(_Strict):
+    device: Literal["auto", "cpu", "cuda"] = "auto"   # auto: CUDA when present
+    deterministic: bool = True    # bit-reproducible (resume = same weights), slower on GPU
+    threads: int = Field(1, ge=0, le=1024)            # torch threads per job (0 = torch's)
+    num_workers: int = Field(0, ge=0, le=256)         # batch-assembly processes
+    progress: bool = False                            # tqdm bar on stderr (the log has lines)
+    # datasets whose subsets each get their own model (simart.data.datasets: groups)
+    per_subset: list[DatasetName] = ["simart"]
+    # architectures: simart.models.hparams.DEFAULT_HPARAMS (tiny) or PAPER_HPARAMS (the
+    # papers', sources there); train.models.<name>.hparams override single keys
+    hparams_preset: Literal["default", "paper"] = "default"
+    defaults: TrainSettingsConfig = TrainSettingsConfig()
+    models: dict[LearnedName, ModelTrainConfig] = {}
+
+    @model_validator(mode="after")
+    def _hparams(self) -> TrainConfig:
+        if not self.models and self.hparams_preset == "default":
+            return self
+        from simart.models.hparams import resolve_hparams
+
+        for name in self.models:
+            try:
+                resolve_hparams(name, self.hparams(name))
+            except ValueError as exc:
+                raise ConfigError(f"config key 'train.models.{name}.hparams': {exc}") from None
+        return self
+
+    def settings(self, model: str) -> dict[str, Any]:
+        """Effective settings of one model: defaults updated by its overrides."""
+        out = self.defaults.model_dump()
+        m = self.models.get(model)
+        if m is not None:
+            out.update({k: v for k, v in m.model_dump().items()
+                        if k != "hparams" and v is not None})
+        return out
+
+    def hparams(self, model: str) -> dict[str, Any]:
+        """The preset's hyper-parameters of ``model`` updated by its overrides (only the
+        overrides for the default preset)."""
+        out: dict[str, Any] = {}
+        if self.hparams_preset == "paper":
+            from simart.models.hparams import PAPER_HPARAMS
+
+            out.update(PAPER_HPARAMS[model])
+        m = self.models.get(model)
+        if m is not None:
+            out.update(m.hparams)
+        return out
 
 
 class StatsConfig(_Strict):
@@ -250,6 +367,7 @@ class Config(_Strict):
     sources: SourcesConfig = SourcesConfig()
     simart: SimartConfig = SimartConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
+    train: TrainConfig = TrainConfig()
     figures: FiguresConfig = FiguresConfig()
     stats: StatsConfig = StatsConfig()
     stem_lattice: StemLatticeConfig = StemLatticeConfig()

@@ -1,18 +1,23 @@
 """One benchmark cell = (dataset, modality, model): restore the test split, score each image.
 
-Two steps per test shard, so that changing the metric list never re-runs a restoration:
+Two steps per (dataset, model, test shard index), so that changing the metric list never
+re-runs a restoration. One job covers that shard index of every scored subset of the
+dataset (SIMART modalities, CDN levels, ...: the same number of test shards each), so a
+learned model is loaded once per job and the pipeline has a fraction of the jobs:
 
-1. :func:`predict_shard` restores every image (predictions HDF5) and writes the *run table*:
+1. :func:`predict_shards` restores every image (predictions HDF5: one dataset per subset,
+   ``prediction/{subset}``) and writes the *run table* (column ``modality`` = subset):
    the image's parameters, ``status`` (``ok`` / ``missing``), ``missing_reason`` and
    ``seconds``. A model that cannot run on a modality (e.g. Richardson-Lucy with the signed
    TEM CTF) is not silently dropped: its rows are kept with ``status = "missing"`` and the
    reason.
-2. :func:`score_shard` adds one column per metric (:data:`simart.metrics.METRICS`) and its
+2. :func:`score_shards` adds one column per metric (:data:`simart.metrics.METRICS`) and its
    ``<metric>_reason`` (empty where the value was computed; why not, where it is NaN:
    model missing, metric unavailable — e.g. LPIPS backbone absent, images smaller than
    MS-SSIM needs —, or undefined for that image).
 
-:func:`gather_cell` concatenates a cell's shard tables: one row per test image.
+:func:`gather_cell` concatenates a cell's rows (one subset) from the shard tables: one row
+per test image.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from simart.data.shards import write_images_h5
 from simart.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -39,41 +45,121 @@ def predict_shard(
     table_path: str | os.PathLike,
     *,
     dataset: str = "simart",
+    subset: str | None = None,
+    weights: str | os.PathLike | None = None,
     model_kwargs: dict | None = None,
 ) -> pd.DataFrame:
-    """Restore every image of one test shard with ``model``; write predictions and run table."""
-    from simart.data.shards import Shard, write_images_h5
+    """Restore every image of one test shard with ``model``; write predictions (dataset
+    ``prediction``) and run table. See :func:`_predict_one`."""
+    table, preds = _predict_one(shard_path, model, dataset=dataset, subset=subset,
+                                weights=weights, model_kwargs=model_kwargs)
+    write_images_h5(pred_path, {"prediction": preds},
+                    {"model": model, "modality": table["modality"].iat[0], "dataset": dataset,
+                     "source_shard": str(shard_path)})
+    with atomic_path(table_path) as tmp:
+        table.to_parquet(tmp, index=False)
+    return table
+
+
+def _predict_one(
+    shard_path: str | os.PathLike,
+    model: str,
+    *,
+    dataset: str = "simart",
+    subset: str | None = None,
+    weights: str | os.PathLike | None = None,
+    model_kwargs: dict | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Restore every image of one test shard with ``model``: (run table, predictions).
+
+    Classical models (:data:`simart.restore.classical.CLASSICAL_MODELS`) restore image by
+    image; learned models (:mod:`simart.models`) read ``weights`` (the training's best.pt)
+    and restore in batches (``model_kwargs``: ``device``, ``batch_size``). ``seconds`` is
+    the wall time per image (a batch's time shared by its images for learned models).
+    """
+    from simart.config import LEARNED_MODELS
+    from simart.data.shards import Shard
+
+    with Shard(shard_path) as shard:
+        degraded, params = shard.degraded(), shard.params()
+        modality = str(shard.attrs["modality"])
+    subset = subset or modality
+    if model in LEARNED_MODELS:
+        from simart.evaluation.learned import predict_learned
+
+        if weights is None:
+            raise ValueError(f"model {model!r} is learned: predict_shard needs its weights")
+        preds, seconds = predict_learned(weights, model, dataset, subset, degraded,
+                                         **(model_kwargs or {}))
+        status, reason = ["ok"] * len(preds), [""] * len(preds)
+    else:
+        preds, status, reason, seconds = _restore_classical(degraded, params, model, dataset,
+                                                            modality, model_kwargs)
+    table = params.drop(columns=["dataset"], errors="ignore")
+    table.insert(0, "dataset", dataset)
+    table["modality"] = subset
+    table["model"] = model
+    table["status"] = status
+    table["missing_reason"] = reason
+    table["seconds"] = seconds
+    return table, preds
+
+
+def predict_shards(
+    shard_paths: Mapping[str, str | os.PathLike],
+    model: str,
+    pred_path: str | os.PathLike,
+    table_path: str | os.PathLike,
+    *,
+    dataset: str = "simart",
+    weights: Mapping[str, str | os.PathLike | None] | None = None,
+    model_kwargs: dict | None = None,
+) -> pd.DataFrame:
+    """:func:`predict_shard` for one test shard of each subset (``{subset: shard path}``):
+    one predictions file (``prediction/{subset}``) and one run table for all of them.
+    ``weights``: ``{subset: best.pt of the model that restores it}`` (learned models)."""
+    preds, tables = {}, []
+    for subset, path in shard_paths.items():
+        table, pred = _predict_one(path, model, dataset=dataset, subset=subset,
+                                   weights=(weights or {}).get(subset),
+                                   model_kwargs=model_kwargs)
+        preds[f"prediction/{subset}"] = pred
+        tables.append(table)
+    table = pd.concat(tables, ignore_index=True)
+    write_images_h5(pred_path, preds, {"model": model, "dataset": dataset,
+                                       "subsets": list(shard_paths),
+                                       "source_shards": [str(p) for p in shard_paths.values()]})
+    with atomic_path(table_path) as tmp:
+        table.to_parquet(tmp, index=False)
+    return table
+
+
+def _restore_classical(degraded: np.ndarray, params: pd.DataFrame, model: str, dataset: str,
+                       modality: str, model_kwargs: dict | None):
     from simart.restore.classical import CLASSICAL_MODELS, NotApplicableError
 
     if model not in CLASSICAL_MODELS:
         raise ValueError(f"unknown model {model!r}; available: {sorted(CLASSICAL_MODELS)}")
+    if dataset != "simart" and model != "noisy":
+        raise ValueError(f"model {model!r} needs the SIMART operators' parameters; "
+                         f"it does not run on dataset {dataset!r}")
     restore = CLASSICAL_MODELS[model]
-    with Shard(shard_path) as shard:
-        degraded, params = shard.degraded(), shard.params()
-        modality = str(shard.attrs["modality"])
     preds = np.full_like(degraded, np.nan)
     status, reason, seconds = [], [], []
     for i, row in enumerate(params.to_dict("records")):
         t0 = time.perf_counter()
         try:
-            preds[i] = restore(degraded[i], modality, row, **(model_kwargs or {}))
+            if dataset != "simart":  # the noisy input of a physics dataset
+                preds[i] = degraded[i]
+            else:
+                preds[i] = restore(degraded[i], modality, row, **(model_kwargs or {}))
             status.append("ok")
             reason.append("")
         except NotApplicableError as exc:
             status.append("missing")
             reason.append(str(exc))
         seconds.append(time.perf_counter() - t0)
-    table = params.copy()
-    table.insert(0, "dataset", dataset)
-    table["model"] = model
-    table["status"] = status
-    table["missing_reason"] = reason
-    table["seconds"] = seconds
-    write_images_h5(pred_path, {"prediction": preds},
-                    {"model": model, "modality": modality, "source_shard": str(shard_path)})
-    with atomic_path(table_path) as tmp:
-        table.to_parquet(tmp, index=False)
-    return table
+    return preds, status, reason, seconds
 
 
 def score_images(
@@ -120,8 +206,8 @@ def score_images(
     return table
 
 
-def score_shard(
-    shard_path: str | os.PathLike,
+def score_shards(
+    shard_paths: Mapping[str, str | os.PathLike],
     pred_path: str | os.PathLike,
     run_table_path: str | os.PathLike,
     metrics: Sequence[str],
@@ -131,7 +217,8 @@ def score_shard(
     lpips_backbone: str | os.PathLike | None = None,
     device: str | None = None,
 ) -> pd.DataFrame:
-    """Score one shard's predictions (see :func:`score_images`); write the metric table.
+    """Score the predictions of :func:`predict_shards` (see :func:`score_images`) against
+    each subset's shard (``{subset: shard path}``); write one metric table.
 
     Shards without clean images (experimental-like data) get NaN with the reason for every
     full-reference metric; the no-reference and input-referenced ones are still computed.
@@ -140,20 +227,27 @@ def score_shard(
 
     from simart.data.shards import Shard
 
-    with Shard(shard_path) as shard:
-        degraded = shard.degraded()
-        try:
-            clean = shard.clean()
-        except KeyError:
-            clean = None
-    with h5py.File(pred_path, "r") as f:
-        preds = np.asarray(f["prediction"][()], dtype=np.float32)
     run_table = pd.read_parquet(run_table_path)
-    if not (len(preds) == len(run_table) == len(degraded)):
-        raise ValueError(f"{pred_path}: {len(preds)} predictions, {len(run_table)} table rows and "
-                         f"{len(degraded)} shard images must be the same number")
-    table = score_images(run_table, preds, clean, degraded, metrics, data_range=data_range,
-                         lpips_backbone=lpips_backbone, device=device)
+    tables = []
+    for subset, shard_path in shard_paths.items():
+        with Shard(shard_path) as shard:
+            degraded = shard.degraded()
+            try:
+                clean = shard.clean()
+            except KeyError:
+                clean = None
+        with h5py.File(pred_path, "r") as f:
+            ds = f["prediction"]
+            preds = np.asarray((ds[subset] if isinstance(ds, h5py.Group) else ds)[()],
+                               dtype=np.float32)
+        run = run_table[run_table["modality"] == subset]
+        if not (len(preds) == len(run) == len(degraded)):
+            raise ValueError(f"{pred_path} [{subset}]: {len(preds)} predictions, {len(run)} "
+                             f"table rows and {len(degraded)} shard images must be the same "
+                             "number")
+        tables.append(score_images(run, preds, clean, degraded, metrics, data_range=data_range,
+                                   lpips_backbone=lpips_backbone, device=device))
+    table = pd.concat(tables, ignore_index=True)
     with atomic_path(table_path) as tmp:
         table.to_parquet(tmp, index=False)
     return table
@@ -172,9 +266,15 @@ def metric_notes(table: pd.DataFrame, metrics: Sequence[str]) -> dict[str, list[
     return notes
 
 
-def gather_cell(shard_tables: Sequence[str | os.PathLike], out_path: str | os.PathLike) -> pd.DataFrame:
-    """Concatenate per-shard metric tables into the cell's result file (one row per image)."""
+def gather_cell(shard_tables: Sequence[str | os.PathLike], out_path: str | os.PathLike,
+                subset: str | None = None) -> pd.DataFrame:
+    """Concatenate per-shard metric tables (rows of ``subset`` only, if given: column
+    ``modality``) into the cell's result file (one row per image)."""
     table = pd.concat([pd.read_parquet(p) for p in shard_tables], ignore_index=True)
+    if subset is not None:
+        table = table[table["modality"] == subset]
+        if table.empty:
+            raise ValueError(f"no rows of subset {subset!r} in {list(map(str, shard_tables))}")
     table = table.sort_values("image_index", kind="stable").reset_index(drop=True)
     with atomic_path(out_path) as tmp:
         table.to_parquet(tmp, index=False)

@@ -43,7 +43,9 @@ def draw(
         panels = [("Clean", clean, ""), ("Degraded", degraded, "")]
         for m in shown:
             with h5py.File(predictions[mod][m], "r") as f:
-                img = np.asarray(f["prediction"][i], dtype=np.float32)
+                ds = f["prediction"]  # one dataset per modality (prediction/{modality})
+                ds = ds[mod] if isinstance(ds, h5py.Group) else ds
+                img = np.asarray(ds[i], dtype=np.float32)
             t = pd.read_parquet(cell_tables[mod][m])
             row = t[t["image_index"] == prow["image_index"]].iloc[0]
             if row["status"] != "ok":

@@ -1,0 +1,168 @@
+"""Hyper-parameters of the CNN restoration models, as data (torch-free: config validation
+imports this module).
+
+* :data:`DEFAULT_HPARAMS` -- tiny networks for the embedded CPU run (every model ~300 Adam
+  steps of 8 x 64x64 patches; ~30-65 ms per step on one CPU thread, 5-30 k parameters).
+* :data:`PAPER_HPARAMS` -- the papers' settings (the Slurm profile), each value's source in a
+  comment. Training settings (lr, batch, steps) are not hyper-parameters of the model; the
+  sources' values are quoted in the comments for the paper-scale config.
+* :func:`resolve_hparams` -- defaults updated by the given ones; unknown keys and invalid
+  choices raise ``ValueError``.
+
+Common keys: ``depth`` (number of 2x down-samplings), ``width`` (channels of the first
+level; level ``i`` has ``width * 2**i``), ``kernel`` (odd conv size), ``convs`` (convs per
+block), ``norm`` (``none`` | ``batch``), ``act`` (``relu`` | ``leaky_relu`` | ``silu``),
+``leaky_slope``, ``upsample`` (``transpose``: 2x2 transposed conv + Ronneberger channel plan;
+``nearest`` / ``bilinear``: CSBDeep channel plan), ``residual`` (output = input + network),
+``loss`` (``mse`` | ``mae``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# U-Net body shared by unet / n2n (Ronneberger et al. 2015 layout), tiny (one CPU thread).
+_UNET_TINY: dict[str, Any] = {
+    "depth": 2, "width": 8, "kernel": 3, "convs": 2, "norm": "none", "act": "relu",
+    "upsample": "transpose", "residual": True, "loss": "mse",
+}
+# Ronneberger et al. 2015 (MICCAI), Fig. 1: 4 down-samplings, 64 first filters, two 3x3 conv +
+# ReLU per level, 2x2 up-convolution, concatenated skips; seed 000 Table 6 gives U-Net and
+# Noise2Noise 31.0 M parameters = exactly this network (1 in / 1 out channel, 'same' padding).
+# Residual output (x = y + f(y)) is not in Ronneberger (a segmentation net) but is the
+# restoration convention (CARE); seed 000 §4.2 does not say. Seed 000 §4.3: batch 32, AdamW
+# 1e-4 cosine to 1e-6 (its own training; baselines "hyperparameters tuned on validation").
+_UNET_PAPER: dict[str, Any] = {
+    "depth": 4, "width": 64, "kernel": 3, "convs": 2, "norm": "none", "act": "relu",
+    "upsample": "transpose", "residual": True, "loss": "mse",
+}
+
+DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
+    "unet": dict(_UNET_TINY),
+    # kernel 3 instead of CARE's 5: 5x5 at width 8 doubles the step time for no gain here.
+    "care": {"depth": 2, "width": 8, "kernel": 3, "convs": 2, "norm": "none", "act": "relu",
+             "upsample": "nearest", "residual": True, "loss": "mae"},
+    "dncnn": {"depth": 5, "width": 16, "kernel": 3, "norm": "batch", "loss": "mse"},
+    "n2n": dict(_UNET_TINY),
+    # 2% masked (>= 1 per patch): 0.198% of 8 x 64x64 is 72 supervised pixels per step, too
+    # few for a 300-step run. Residual output (start from the identity; the skip adds the
+    # network's own, manipulated, centre input, so the blind spot is kept): a non-residual
+    # net does not reach the noisy input's PSNR in 300 steps.
+    "n2v": {"depth": 2, "width": 8, "kernel": 3, "convs": 2, "norm": "batch", "act": "relu",
+            "upsample": "nearest", "residual": True, "loss": "mse",
+            "mask_fraction": 0.02, "neighbourhood": 5},
+    # skips on: a skip-less 300-step autoencoder stays below the noisy input at high SNR
+    # (28.1 vs 34.0 dB on the synthetic check); the paper setting has none.
+    "pinned": {"depth": 2, "width": 8, "kernel": 3, "convs": 3, "act": "leaky_relu",
+               "leaky_slope": 0.01, "skips": True, "residual": False,
+               "lambda_tv": 0.01, "lambda_sf": 0.1, "lambda_b": 0.1, "lambda_c": 0.1},
+    # residual on (the reference has none): start from the identity in a 300-step run.
+    "unet_rcan": {"depth": 2, "width": 4, "kernel": 3, "ca_channels": 4, "rcan_width": 8,
+                  "n_groups": 2, "n_blocks": 1, "leaky_slope": 0.3, "dropout": 0.0,
+                  "residual": True, "edge_weight": 0.05, "unet_weight": 1.0},
+}
+
+PAPER_HPARAMS: dict[str, dict[str, Any]] = {
+    "unet": dict(_UNET_PAPER),
+    # CARE, Weigert et al. 2018 (Nat. Methods) = CSBDeep `Config` defaults for 2D:
+    # unet_n_depth=2, unet_n_first=32, unet_kern_size=5, unet_n_conv_per_depth=2, ReLU, no BN,
+    # UpSampling2D (nearest), last activation linear, unet_residual=True (n_in == n_out),
+    # train_loss='mae'. (~0.92 M parameters; seed 000 Table 6 lists 42.5 M for its CARE,
+    # a configuration it does not describe.) Seed 004 §S: Zero-CostDL4Mic CARE, 1000 epochs,
+    # batch 8, lr 4e-4.
+    "care": {"depth": 2, "width": 32, "kernel": 5, "convs": 2, "norm": "none", "act": "relu",
+             "upsample": "nearest", "residual": True, "loss": "mae"},
+    # DnCNN-S, Zhang et al. 2017 (IEEE TIP) §III-A/§IV-A: depth 17 (Conv+ReLU, 15 x
+    # Conv+BN+ReLU, Conv), 64 channels, 3x3, residual learning R(y) = y - x, loss
+    # (1/2N) sum ||R(y_i) - (y_i - x_i)||^2 (MSE here; a constant factor), 40x40 patches,
+    # batch 128, SGD (momentum 0.9, weight decay 1e-4), lr 1e-1 -> 1e-4 over 50 epochs.
+    # 556,097 parameters (bias-free convs before BN).
+    "dncnn": {"depth": 17, "width": 64, "kernel": 3, "norm": "batch", "loss": "mse"},
+    # Noise2Noise, Lehtinen et al. 2018 (ICML): L2 loss against a second noisy realisation for
+    # zero-mean noise. Lehtinen's own net is a 5-level 48-channel U-Net; seed 000 Table 6 gives
+    # N2N the U-Net's 31.0 M parameters, i.e. the same U-Net as "unet", which we use.
+    "n2n": dict(_UNET_PAPER),
+    # Noise2Void, Krull et al. 2019 (CVPR) and the juglab/n2v 2D example configs: CSBDeep
+    # U-Net depth 2, 32 first filters, kernel 3, batch norm, linear output,
+    # unet_residual=False, train_loss='mse', 64x64 patches, n2v_perc_pix=0.198 (%; the
+    # library's N2VConfig default is 1.5 %), stratified sampling (one pixel per 22x22 box),
+    # each value replaced by a uniformly drawn pixel of its 5x5 neighbourhood (the library's
+    # 'uniform_withCP' may draw the centre itself; we exclude it). Seed 004 §S: N2V
+    # 100 epochs, batch 32, lr 2e-4.
+    "n2v": {"depth": 2, "width": 32, "kernel": 3, "convs": 2, "norm": "batch", "act": "relu",
+            "upsample": "nearest", "residual": False, "loss": "mse",
+            "mask_fraction": 0.00198, "neighbourhood": 5},
+    # PINNED, seed 001 "Physics Informed Neural Network": encoder-decoder, three successive
+    # convs + LeakyReLU per block, transposed-conv decoder, x = Dec(Enc(y)) (no skips, no
+    # residual named). Seed 001 gives neither the number of levels/filters, the LeakyReLU
+    # slope nor the lambda values: depth 3, width 64 (64-128-256, latent 512), slope 0.01
+    # (PyTorch default) and the lambdas below are OUR choices (lambda_tv small since TV is the
+    # only term that pulls away from the target; the other three are fidelity terms).
+    # Seed 001 results: 500 epochs.
+    "pinned": {"depth": 3, "width": 64, "kernel": 3, "convs": 3, "act": "leaky_relu",
+               "leaky_slope": 0.01, "skips": False, "residual": False,
+               "lambda_tv": 0.01, "lambda_sf": 0.1, "lambda_b": 0.1, "lambda_c": 0.1},
+    # UNet-RCAN, Ebrahimi et al. 2023 (Commun. Biol.; seed 004 ref [10]), reference code
+    # github.com/vebrahimi1990/UNet_RCAN_Denoising config_2D: filters [64, 128, 256] (3
+    # down-samplings, bridge 512), filters_cab=4 (channel-attention bottleneck channels),
+    # num_RG=3, num_cab=8, kernel 3, dropout 0.2, Keras LeakyReLU (slope 0.3), RCAN width =
+    # filters[0]; loss = RMSE + 0.05 * RMSE of the Laplacian ("edge") on both stage outputs.
+    # Seed 004 §S: default settings, max 200 epochs, lr 1e-4, batch 1.
+    "unet_rcan": {"depth": 3, "width": 64, "kernel": 3, "ca_channels": 4, "rcan_width": 64,
+                  "n_groups": 3, "n_blocks": 8, "leaky_slope": 0.3, "dropout": 0.2,
+                  "residual": False, "edge_weight": 0.05, "unet_weight": 1.0},
+}
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "norm": ("none", "batch"),
+    "act": ("relu", "leaky_relu", "silu"),
+    "upsample": ("transpose", "nearest", "bilinear"),
+    "loss": ("mse", "mae"),
+}
+_POSITIVE_INTS = ("depth", "width", "kernel", "convs", "ca_channels", "rcan_width",
+                  "n_groups", "n_blocks", "neighbourhood")
+_NONNEGATIVE = ("leaky_slope", "lambda_tv", "lambda_sf", "lambda_b", "lambda_c",
+                "edge_weight", "unet_weight")
+
+
+def _check_value(model: str, key: str, value: Any) -> None:
+    """Raise ``ValueError`` for a value of the wrong kind (keys shared by all models)."""
+    where = f"model {model!r}: hyper-parameter {key!r} = {value!r}"
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise ValueError(f"{where}; allowed: {list(_CHOICES[key])}")
+    if key in _POSITIVE_INTS and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+        raise ValueError(f"{where} must be a positive integer")
+    if key in ("kernel", "neighbourhood") and value % 2 == 0:
+        raise ValueError(f"{where} must be odd")
+    if key in ("neighbourhood",) and value < 3:
+        raise ValueError(f"{where} must be >= 3")
+    if key in ("residual", "skips") and not isinstance(value, bool):
+        raise ValueError(f"{where} must be true or false")
+    if key in _NONNEGATIVE and (isinstance(value, bool) or not isinstance(value, int | float)
+                                or value < 0):
+        raise ValueError(f"{where} must be a number >= 0")
+    if key == "mask_fraction" and not (isinstance(value, int | float) and 0 < value <= 0.25):
+        raise ValueError(f"{where} must be in (0, 0.25]")
+    if key == "dropout" and not (isinstance(value, int | float) and 0 <= value < 1):
+        raise ValueError(f"{where} must be in [0, 1)")
+    if key == "depth" and model == "dncnn" and value < 3:
+        raise ValueError(f"{where} must be >= 3 (first conv, >= 1 conv+BN, last conv)")
+
+
+def resolve_hparams(name: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``DEFAULT_HPARAMS[name]`` updated by ``given`` (a new dict).
+
+    Raises ``ValueError`` for an unknown model, an unknown key
+    (``model 'unet': unknown hyper-parameter 'foo'; allowed: [...]``) or an invalid value.
+    """
+    if name not in DEFAULT_HPARAMS:
+        raise ValueError(f"unknown model {name!r}; allowed: {sorted(DEFAULT_HPARAMS)}")
+    out = dict(DEFAULT_HPARAMS[name])
+    for key, value in (given or {}).items():
+        if key not in out:
+            raise ValueError(f"model {name!r}: unknown hyper-parameter {key!r}; "
+                             f"allowed: {sorted(out)}")
+        _check_value(name, key, value)
+        out[key] = value
+    return out

@@ -1,0 +1,131 @@
+"""Training batches as a pure function of ``(seed, step)``.
+
+Nothing here keeps state between steps: the batch of step ``s`` (0-based: the batch of the
+``s+1``-th optimiser update) depends only on the data, the settings and ``(seed, s)``, so a
+resumed run sees exactly the batches an uninterrupted one saw, and DataLoader workers can
+build batches ahead in any order.
+
+* Images: a per-epoch permutation of the data (every image once per epoch), the sample at
+  position ``p = s * batch_size + j`` being image ``perm_e[p % N]`` with ``e = p // N`` and
+  ``perm_e`` drawn from ``SeedSequence(seed, spawn_key=(0, e))``.
+* Crops and transforms: one numpy Generator from ``SeedSequence(seed, spawn_key=(1, s))``;
+  per sample a random ``patch_size`` crop (the full image along a side shorter than it)
+  and one transform (``dihedral``: one of the 8 flips/rotations by 90°; ``flips``: one of
+  the 4 horizontal/vertical flip combinations; ``none``), the same for ``y``, ``x``, ``y2``.
+* :func:`step_generator`: the torch Generator of step ``s`` handed to
+  ``model.training_step`` (blind-spot masks, diffusion noise), from
+  ``SeedSequence(seed, spawn_key=(2, s))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from simart.models.base import Batch
+from simart.train.data import TrainData
+
+if TYPE_CHECKING:
+    from simart.train.loop import TrainSettings
+
+_PERM, _CROP, _GEN = 0, 1, 2  # spawn-key streams of one seed
+IMAGE_FIELDS = ("y", "x", "y2")
+
+
+def _rng(seed: int, stream: int, k: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(stream, int(k))))
+
+
+def batch_indices(n: int, seed: int, step: int, batch_size: int) -> np.ndarray:
+    """Image indices of the batch of ``step``: consecutive slots of per-epoch permutations."""
+    if n < 1:
+        raise ValueError("the training data has no images")
+    pos = step * batch_size + np.arange(batch_size)
+    epochs = pos // n
+    out = np.empty(batch_size, np.int64)
+    for e in np.unique(epochs):
+        sel = epochs == e
+        out[sel] = _rng(seed, _PERM, int(e)).permutation(n)[pos[sel] % n]
+    return out
+
+
+def _transform(arr: np.ndarray, k: int) -> np.ndarray:
+    """Dihedral transform ``k`` in 0..7: rotation by ``k % 4`` quarter turns, then a
+    left-right flip when ``k >= 4``."""
+    arr = np.rot90(arr, k % 4)
+    return arr[:, ::-1] if k >= 4 else arr
+
+
+def _draw_transform(rng: np.random.Generator, augment: str, square: bool) -> int:
+    if augment == "none":
+        return 0
+    if augment == "dihedral" and square:
+        return int(rng.integers(8))
+    return int(rng.choice([0, 2, 4, 6]))  # identity, rot180, h-flip, v-flip: keep the shape
+
+
+def batch_arrays(data: TrainData, step: int, *, seed: int, batch_size: int, patch_size: int,
+                 augment: str, want: Collection[str]) -> dict[str, np.ndarray]:
+    """The batch of ``step`` as numpy arrays: fields of ``want`` (B, 1, P, P) float32 and
+    ``subset`` (B,) int64."""
+    fields = [f for f in IMAGE_FIELDS if f == "y" or f in want]
+    rng = _rng(seed, _CROP, step)
+    out: dict[str, list] = {f: [] for f in (*fields, "subset")}
+    for i in batch_indices(len(data), seed, step, batch_size):
+        item = data.item(int(i), fields)
+        h, w = np.shape(item["y"])
+        ph, pw = min(patch_size, h), min(patch_size, w)
+        top, left = int(rng.integers(h - ph + 1)), int(rng.integers(w - pw + 1))
+        k = _draw_transform(rng, augment, ph == pw)
+        for f in fields:
+            crop = np.asarray(item[f], np.float32)[top:top + ph, left:left + pw]
+            out[f].append(np.ascontiguousarray(_transform(crop, k))[None])
+        out["subset"].append(int(item["subset"]))
+    arrays = {f: np.stack(out[f]) for f in fields}
+    arrays["subset"] = np.asarray(out["subset"], np.int64)
+    return arrays
+
+
+def batch_tensors(data: TrainData, step: int, settings: TrainSettings,
+                  want: Collection[str]) -> dict[str, torch.Tensor]:
+    """:func:`batch_arrays` as CPU tensors (what DataLoader workers return)."""
+    arrays = batch_arrays(data, step, seed=settings.seed, batch_size=settings.batch_size,
+                          patch_size=settings.patch_size, augment=settings.augment, want=want)
+    return {k: torch.from_numpy(v) for k, v in arrays.items()}
+
+
+def make_batch(data: TrainData, step: int, settings: TrainSettings,
+               want: Collection[str] = ("y", "x")) -> Batch:
+    """The training :class:`Batch` of ``step`` (CPU tensors), a pure function of
+    ``(settings.seed, step)``; ``want``: the image fields besides ``y`` to include."""
+    return Batch(**batch_tensors(data, step, settings, want))
+
+
+def step_generator(seed: int, step: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """The torch Generator of ``step`` for ``model.training_step`` (seeded from
+    ``(seed, step)``, on ``device``); the training loop uses no other random numbers."""
+    state = np.random.SeedSequence(int(seed), spawn_key=(_GEN, int(step))).generate_state(
+        1, np.uint64)[0]
+    return torch.Generator(device=device).manual_seed(int(state))
+
+
+class StepBatches(Dataset):
+    """``dataset[step]`` -> the batch of ``step`` as a dict of CPU tensors (Batch fields).
+
+    For ``DataLoader(StepBatches(...), batch_size=None, sampler=range(start, steps),
+    num_workers=n)``: workers assemble batches ahead; the result does not depend on the
+    number of workers (each batch is a pure function of its step).
+    """
+
+    def __init__(self, data: TrainData, settings: TrainSettings, want: Collection[str]):
+        self.data, self.settings, self.want = data, settings, tuple(want)
+
+    def __len__(self) -> int:
+        return self.settings.steps
+
+    def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
+        return batch_tensors(self.data, int(step), self.settings, self.want)

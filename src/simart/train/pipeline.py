@@ -1,0 +1,110 @@
+"""Train one learned model on one dataset (what the ``train_model`` rule runs).
+
+``train_model`` builds the training / validation data from the dataset's shards
+(:class:`simart.data.training.ShardTrainData`), the model from its hyper-parameters
+(:func:`simart.models.build_model`, after seeding torch so the initial weights are a
+function of the seed), and hands both to the one training loop
+(:func:`simart.train.loop.train`), which checkpoints, resumes and validates.
+
+The *identity* stored in every checkpoint says what was trained: model, resolved
+hyper-parameters, dataset, subsets and the data signature (shards, image count). A
+checkpoint with another identity or other settings is refused (never silently reused):
+delete the model's folder ``results/models/{dataset}/{model}/`` to retrain from scratch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from simart.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = 1
+
+
+def training_seed(seed: int, dataset: str, model: str) -> int:
+    """The seed of one (dataset, model) training: data order, augmentation, initial weights."""
+    from simart.simulate.dataset_common import dataset_tag
+
+    ss = np.random.SeedSequence([int(seed), dataset_tag(dataset), dataset_tag(model), 6])
+    return int(ss.generate_state(1, np.uint32)[0])
+
+
+def model_identity(model: str, hparams: Mapping[str, Any], dataset: str,
+                   subsets: Sequence[str], data_signature: Mapping[str, Any]) -> dict[str, Any]:
+    from simart.models.hparams import resolve_hparams
+
+    return {"format": CHECKPOINT_FORMAT, "model": model,
+            "hparams": resolve_hparams(model, dict(hparams)), "dataset": dataset,
+            "subsets": list(subsets), "data": dict(data_signature)}
+
+
+def train_model(
+    model: str,
+    dataset: str,
+    subsets: Sequence[str],
+    train_shards: Sequence[str | os.PathLike],
+    val_shards: Sequence[str | os.PathLike],
+    settings: Mapping[str, Any],
+    hparams: Mapping[str, Any],
+    out_dir: str | os.PathLike,
+    *,
+    seed: int,
+    cfg=None,
+    callback=None,
+) -> dict[str, Any]:
+    """Train ``model`` on ``dataset``; write ``out_dir``/{best.pt, log.csv, summary.json}
+    (checkpoints and the running log live in ``out_dir/work``).
+
+    ``settings``: keys of :class:`simart.train.loop.TrainSettings` (``seed`` is set here
+    from ``seed``, dataset and model). ``cfg``: the validated config (Noise2Noise pairs of
+    simart replay the image parameters from it).
+    """
+    from simart.data.training import ShardTrainData
+    from simart.models import MODEL_REGISTRY, build_model
+    from simart.train.loop import TrainSettings, train
+
+    if model not in MODEL_REGISTRY:
+        raise ValueError(f"unknown learned model {model!r}; available: {sorted(MODEL_REGISTRY)}")
+    want = ("y", *MODEL_REGISTRY[model].needs)
+    train_data = ShardTrainData(dataset, train_shards, subsets, cfg=cfg, want=want)
+    val_data = ShardTrainData(dataset, val_shards, subsets, cfg=cfg, want=("y", "x"))
+    s = dict(settings)
+    s["seed"] = training_seed(seed, dataset, model)
+    ts = TrainSettings.from_mapping(s)
+    torch.manual_seed(ts.seed)
+    net = build_model(model, dict(hparams))
+    identity = model_identity(model, net.hparams, dataset, subsets, train_data.signature())
+    log.info("training %s on %s (%d train / %d val images, subsets %s) for %d steps",
+             model, dataset, len(train_data), len(val_data), list(subsets), ts.steps)
+    kwargs = {"callback": callback} if callback is not None else {}
+    from simart.train.checkpoint import CheckpointMismatch
+
+    work = Path(out_dir) / "work"
+    try:
+        summary = train(net, train_data, val_data, ts, work, identity=identity, log=log,
+                        **kwargs)
+    except CheckpointMismatch as exc:
+        raise CheckpointMismatch(
+            f"{exc}. The configuration of this training changed since the checkpoint was "
+            f"written; to retrain from scratch: rm -r {out_dir}") from None
+    publish(work, out_dir)
+    return summary
+
+
+def publish(work: Path, out_dir: str | os.PathLike) -> None:
+    """Copy the finished training's best.pt, log.csv, summary.json from the working folder
+    to the rule's outputs (atomically). The working folder (checkpoints, running log) is not
+    a Snakemake output, so a killed job's files survive for the resume."""
+    for name in ("best.pt", "log.csv", "summary.json"):
+        with atomic_path(Path(out_dir) / name) as tmp:
+            shutil.copyfile(work / name, tmp)

@@ -10,6 +10,20 @@ for f in results/tables/simart_metrics.csv results/tables/simart_metrics.md \
   test -s "$f" || { echo "missing output: $f"; exit 1; }
 done
 cat results/tables/simart_metrics.md
+for f in results/models/simart/TEM/unet/summary.json results/models/lm/all/n2v/log.csv \
+         results/metrics/stem_lattice/L3/pinned.parquet results/metrics/stm_cu111/experimental/unet_rcan.parquet; do
+  test -s "$f" || { echo "missing output: $f"; exit 1; }
+done
+echo "-- learned models vs the noisy input: mean (median) test PSNR difference per cell, dB"
+$B/python - <<'PY'
+import pandas as pd
+t = pd.read_csv("results/tables/simart_metrics.csv")
+learned = ["unet", "care", "dncnn", "n2n", "n2v", "pinned", "unet_rcan"]
+for stat in ("mean", "median"):
+    p = t.pivot_table(index=["dataset", "modality"], columns="model", values=f"psnr_{stat}")
+    d = p[[m for m in learned if m in p]].sub(p["noisy"], axis=0)
+    print(f"{stat}:\n{d.round(2).to_string()}")
+PY
 
 echo "-- rerun: nothing to be done"
 $B/snakemake --cores 2 -n 2>&1 | tee /tmp/simart_rerun.txt | tail -3

@@ -54,3 +54,62 @@ def test_changed_hparams_are_refused_by_the_old_checkpoint(trained):
     assert proc.returncode != 0
     log = (trained / "results/logs/train/simart_SEM_unet.log").read_text()
     assert "hparams.width: 8 (checkpoint) vs 12 (now)" in log and "rm -r results/models/simart/SEM/unet" in log
+
+
+def _weights(path):
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)["model"]
+
+
+def test_sigkilled_training_job_resumes_to_the_same_weights(trained, tmp_path):
+    """SIGKILL the training process of a Snakemake job after its first checkpoint; the
+    rerun resumes from work/last.pt and ends with the weights of an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import torch
+
+    longer = tmp_path / "longer.yaml"
+    longer.write_text("train:\n  defaults: {steps: 400, checkpoint_every: 40, val_every: 200}\n")
+    target = "results/models/simart/SEM/n2n/best.pt"
+    runs = {}
+    for name in ("killed", "whole"):
+        wd = tmp_path / name
+        shutil.copytree(trained, wd, ignore=shutil.ignore_patterns("models", ".snakemake"))
+        runs[name] = wd
+    args = [target, "--configfile", str(CONFIG), str(longer)]
+    # uninterrupted reference
+    run(runs["whole"], *args, tiny=False)
+    # killed run: snakemake in the background, SIGKILL the training once a checkpoint exists
+    from test_workflow import SNAKEMAKE
+
+    wd = runs["killed"]
+    cmd = [SNAKEMAKE, *args, "-s", str(ROOT / "Snakefile"), "--directory", str(wd),
+           "--cores", "1"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen(cmd, cwd=wd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    last = wd / "results/models/simart/SEM/n2n/work/last.pt"
+    deadline = time.time() + 120
+    while not last.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert last.exists(), "no checkpoint appeared"
+    step_at_kill = torch.load(last, map_location="cpu", weights_only=True)["step"]
+    # the job's script runs from this workdir's .snakemake/scripts/: kill that process only
+    subprocess.run(["pkill", "-9", "-f", f"{wd}/.snakemake/scripts/.*train_model"], check=False)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (wd / target).exists()
+    # rerun (Snakemake itself was killed too: remove its lock first): resumes
+    run(wd, *args, "--unlock", tiny=False)
+    run(wd, *args, "--rerun-incomplete", tiny=False)
+    log = (wd / "results/logs/train/simart_SEM_n2n.log").read_text()
+    assert "resum" in log.lower()
+    assert step_at_kill < 400
+    a, b = _weights(wd / target), _weights(runs["whole"] / target)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    steps = pd.read_csv(wd / "results/models/simart/SEM/n2n/log.csv")["step"]
+    assert steps.is_unique and steps.max() == 400

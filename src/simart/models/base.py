@@ -43,9 +43,15 @@ class Batch:
     subset: torch.Tensor | None = None
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> Batch:
-        return Batch(**{f.name: (None if getattr(self, f.name) is None
-                                 else getattr(self, f.name).to(device, non_blocking=non_blocking))
-                        for f in fields(self)})
+        """On ``device``; images in channels-last memory layout (the layout the training
+        loop gives models: 1.2-1.5x faster convolutions on CPU, tensor cores on GPU)."""
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            if t is None:
+                return None
+            t = t.to(device, non_blocking=non_blocking)
+            return t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t
+
+        return Batch(**{f.name: move(getattr(self, f.name)) for f in fields(self)})
 
 
 class RestorationModel(nn.Module):

@@ -377,7 +377,8 @@ class _Run:
     # -- set-up and resume
     def setup(self) -> None:
         s = self.settings
-        self.model.to(self.device).train()
+        # channels-last weights (and batches, Batch.to): faster convolutions, same values
+        self.model.to(self.device, memory_format=torch.channels_last).train()
         self.optimizer = make_optimizer(self.model, s)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: lr_factor(step, s))

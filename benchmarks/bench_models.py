@@ -32,12 +32,13 @@ def bench_model(name: str, hparams: dict, device: torch.device, batch: int, patc
     from simart.models import Batch, build_model, n_parameters
 
     torch.manual_seed(0)
-    net = build_model(name, hparams).to(device)
+    # channels-last weights and batches, as the training loop uses them
+    net = build_model(name, hparams).to(device, memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
     x = torch.rand(batch, 1, patch, patch, device=device)
     y = x + 0.05 * torch.randn_like(x)
     b = Batch(y=y, x=x, y2=x + 0.05 * torch.randn_like(x),
-              subset=torch.zeros(batch, dtype=torch.long, device=device))
+              subset=torch.zeros(batch, dtype=torch.long, device=device)).to(device)
     gen = torch.Generator(device=device).manual_seed(0)
     times = []
     if device.type == "cuda":
@@ -54,7 +55,8 @@ def bench_model(name: str, hparams: dict, device: torch.device, batch: int, patc
         if k >= 2:
             times.append(time.perf_counter() - t0)
     net.eval()
-    img = torch.rand(1, 1, size, size, device=device)
+    img = torch.rand(1, 1, size, size, device=device).contiguous(
+        memory_format=torch.channels_last)
     inf = []
     with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
         for k in range(repeat + 1):

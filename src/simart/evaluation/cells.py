@@ -38,29 +38,6 @@ log = logging.getLogger(__name__)
 # job per cell) then starts in a fraction of the time.
 
 
-def predict_shard(
-    shard_path: str | os.PathLike,
-    model: str,
-    pred_path: str | os.PathLike,
-    table_path: str | os.PathLike,
-    *,
-    dataset: str = "simart",
-    subset: str | None = None,
-    weights: str | os.PathLike | None = None,
-    model_kwargs: dict | None = None,
-) -> pd.DataFrame:
-    """Restore every image of one test shard with ``model``; write predictions (dataset
-    ``prediction``) and run table. See :func:`_predict_one`."""
-    table, preds = _predict_one(shard_path, model, dataset=dataset, subset=subset,
-                                weights=weights, model_kwargs=model_kwargs)
-    write_images_h5(pred_path, {"prediction": preds},
-                    {"model": model, "modality": table["modality"].iat[0], "dataset": dataset,
-                     "source_shard": str(shard_path)})
-    with atomic_path(table_path) as tmp:
-        table.to_parquet(tmp, index=False)
-    return table
-
-
 def _predict_one(
     shard_path: str | os.PathLike,
     model: str,
@@ -115,7 +92,7 @@ def predict_shards(
     weights: Mapping[str, str | os.PathLike | None] | None = None,
     model_kwargs: dict | None = None,
 ) -> pd.DataFrame:
-    """:func:`predict_shard` for one test shard of each subset (``{subset: shard path}``):
+    """:func:`_predict_one` for one test shard of each subset (``{subset: shard path}``):
     one predictions file (``prediction/{subset}``) and one run table for all of them.
     ``weights``: ``{subset: best.pt of the model that restores it}`` (learned models)."""
     preds, tables = {}, []

@@ -97,12 +97,18 @@ class ShardTrainData:
 
     ``subsets``: the dataset's subset names; ``item(i)["subset"]`` indexes this list (the
     subset of a shard is its path's folder). ``want``: which of ``x``, ``y2`` are needed
-    (``y2`` is simulated once per image and cached when preloaded).
+    (``y2`` is simulated once per image and cached when preloaded; ``params``: the
+    image's operator parameters, :func:`simart.physics.dataset_ops.param_names`).
+
+    ``unpaired``: the pools of the unpaired fields ``u`` / ``xu`` (``Batch``):
+    ``{field: (shard paths, "degraded" | "clean")}``, read into memory; ``xu`` defaults to
+    this data's own clean images.
     """
 
     def __init__(self, dataset: str, shard_paths: Sequence[str | os.PathLike],
                  subsets: Sequence[str], *, cfg=None, want: Collection[str] = ("y", "x"),
-                 preload: bool | None = None):
+                 preload: bool | None = None,
+                 unpaired: dict[str, tuple[Sequence[str | os.PathLike], str]] | None = None):
         if not shard_paths:
             raise ValueError(f"{dataset}: no shards to train on")
         self.dataset, self.cfg, self.subsets = dataset, cfg, list(subsets)
@@ -126,6 +132,18 @@ class ShardTrainData:
         self._y = self._x = None
         self._y2: dict[int, np.ndarray] = {}
         self._handles: dict[int, tuple[int, dict[int, Shard]]] = {}
+        self._pools: dict[str, np.ndarray] = {}
+        for field, (paths, which) in (unpaired or {}).items():
+            if field not in ("u", "xu") or which not in ("degraded", "clean"):
+                raise ValueError(f"unpaired pool {field!r} from {which!r}: fields u / xu, "
+                                 "images 'degraded' / 'clean'")
+            if not paths:
+                raise ValueError(f"{dataset}: no shards for the unpaired pool {field!r}")
+            arrays = []
+            for path in paths:
+                with Shard(path) as s:
+                    arrays.append(s.degraded() if which == "degraded" else s.clean())
+            self._pools[field] = np.concatenate(arrays)
         if self.preloaded:
             ys, xs = [], []
             for path in self.paths:
@@ -159,6 +177,25 @@ class ShardTrainData:
         s = self._shard(int(r["_shard"]))
         return s.degraded(int(r["_i"])), s.clean(int(r["_i"]))
 
+    def pool(self, field: str):
+        """The images (indexable, ``len``) an unpaired field ``u`` / ``xu`` is drawn from."""
+        if field in self._pools:
+            return self._pools[field]
+        if field == "xu":
+            return _CleanPool(self)
+        raise ValueError(f"this training data has no unpaired pool {field!r} (the model "
+                         "needs it: give ShardTrainData(unpaired=...))")
+
+    def params(self, i: int) -> dict[str, float]:
+        """The operator parameters of image ``i`` (see :func:`param_names`)."""
+        from simart.physics.dataset_ops import param_names
+
+        row = self.table.iloc[i]
+        names = param_names(self.dataset, str(row["domain"]))
+        if not names:
+            raise ValueError(f"dataset {self.dataset!r} has no operator parameters")
+        return {k: (int(row[k]) if k.endswith("_seed") else float(row[k])) for k in names}
+
     def item(self, i: int, want: Collection[str] = ("y", "x")) -> dict[str, np.ndarray | int]:
         y, x = self._images(i)
         out: dict[str, np.ndarray | int] = {"y": y, "subset": int(self.table["_subset"].iat[i])}
@@ -172,4 +209,19 @@ class ShardTrainData:
                 if self.preloaded:
                     self._y2[i] = y2
             out["y2"] = y2
+        if "params" in want:
+            out["params"] = self.params(i)
         return out
+
+
+class _CleanPool:
+    """The clean images of a ShardTrainData as an unpaired pool (``xu``)."""
+
+    def __init__(self, data: ShardTrainData):
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.data._images(int(i))[1]

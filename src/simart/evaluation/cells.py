@@ -27,6 +27,8 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -46,13 +48,18 @@ def _predict_one(
     subset: str | None = None,
     weights: str | os.PathLike | None = None,
     model_kwargs: dict | None = None,
-) -> tuple[pd.DataFrame, np.ndarray]:
+    seed: int = 0,
+) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
     """Restore every image of one test shard with ``model``: (run table, predictions).
 
     Classical models (:data:`simart.restore.classical.CLASSICAL_MODELS`) restore image by
     image; learned models (:mod:`simart.models`) read ``weights`` (the training's best.pt)
     and restore in batches (``model_kwargs``: ``device``, ``batch_size``). ``seconds`` is
     the wall time per image (a batch's time shared by its images for learned models).
+    Learned ``model_kwargs`` may also hold ``sampling`` (``set_sampling`` options) and
+    ``net_model`` (the trained model an evaluation variant samples from); sampling models
+    draw from :func:`simart.evaluation.learned.prediction_generator` (``seed``).
+    Returns (run table, predictions, extra outputs by name).
     """
     from simart.config import LEARNED_MODELS
     from simart.data.shards import Shard
@@ -61,13 +68,33 @@ def _predict_one(
         degraded, params = shard.degraded(), shard.params()
         modality = str(shard.attrs["modality"])
     subset = subset or modality
-    if model in LEARNED_MODELS:
-        from simart.evaluation.learned import predict_learned
+    extras: dict[str, np.ndarray] = {}
+    kwargs = dict(model_kwargs or {})
+    if model in LEARNED_MODELS or "net_model" in kwargs:
+        from simart.evaluation.learned import (
+            prediction_generator,
+            predict_learned,
+            resolve_device,
+        )
+        from simart.models import MODEL_REGISTRY
+        from simart.physics.dataset_ops import has_operator, param_names
 
         if weights is None:
             raise ValueError(f"model {model!r} is learned: predict_shard needs its weights")
-        preds, seconds = predict_learned(weights, model, dataset, subset, degraded,
-                                         **(model_kwargs or {}))
+        dev = resolve_device(kwargs.get("device", "auto"))
+        net = MODEL_REGISTRY[kwargs.get("net_model") or model]  # the class: its needs
+        if "params" in net.predict_needs:
+            if not has_operator(dataset):
+                raise ValueError(f"model {model!r} needs operator parameters, which dataset "
+                                 f"{dataset!r} does not have")
+            names = param_names(dataset, subset)
+            kwargs["params"] = [{k: (int(r[k]) if k.endswith("_seed") else float(r[k]))
+                                 for k in names} for r in params.to_dict("records")]
+        if "gen" in net.predict_needs:
+            kwargs["gen"] = prediction_generator(seed, dataset, model, subset,
+                                                 Path(shard_path).stem, dev)
+        preds, seconds, extras = predict_learned(weights, model, dataset, subset, degraded,
+                                                 **kwargs)
         status, reason = ["ok"] * len(preds), [""] * len(preds)
     else:
         preds, status, reason, seconds = _restore_classical(degraded, params, model, dataset,
@@ -79,7 +106,7 @@ def _predict_one(
     table["status"] = status
     table["missing_reason"] = reason
     table["seconds"] = seconds
-    return table, preds
+    return table, preds, extras
 
 
 def predict_shards(
@@ -91,16 +118,20 @@ def predict_shards(
     dataset: str = "simart",
     weights: Mapping[str, str | os.PathLike | None] | None = None,
     model_kwargs: dict | None = None,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """:func:`_predict_one` for one test shard of each subset (``{subset: shard path}``):
-    one predictions file (``prediction/{subset}``) and one run table for all of them.
+    one predictions file (``prediction/{subset}``, and ``{name}/{subset}`` for each extra
+    output such as uncertainty maps) and one run table for all of them.
     ``weights``: ``{subset: best.pt of the model that restores it}`` (learned models)."""
     preds, tables = {}, []
     for subset, path in shard_paths.items():
-        table, pred = _predict_one(path, model, dataset=dataset, subset=subset,
-                                   weights=(weights or {}).get(subset),
-                                   model_kwargs=model_kwargs)
+        table, pred, extras = _predict_one(path, model, dataset=dataset, subset=subset,
+                                           weights=(weights or {}).get(subset),
+                                           model_kwargs=model_kwargs, seed=seed)
         preds[f"prediction/{subset}"] = pred
+        for name, arr in extras.items():
+            preds[f"{name}/{subset}"] = arr
         tables.append(table)
     table = pd.concat(tables, ignore_index=True)
     write_images_h5(pred_path, preds, {"model": model, "dataset": dataset,

@@ -10,6 +10,29 @@ model only supplies
 * ``predict(y, subset)`` -> the estimate of the clean image for full images (eval mode; the
   loop / the predict rule wrap it in ``torch.no_grad``).
 
+Optional parts of the contract (diffusion models, GANs):
+
+* ``needs`` may name any optional :class:`Batch` field: ``x``, ``y2``, ``params``, ``u``,
+  ``xu`` (the loop and the data fill exactly those).
+* ``predict_needs`` (subset of ``("params", "gen")``): keyword arguments ``predict`` takes
+  besides ``y`` and ``subset`` -- ``params`` (dict of (B,) tensors, the physical parameters
+  of each test image, as in :class:`Batch`) for physics guidance, ``gen`` (a seeded
+  ``torch.Generator`` on the model's device) for sampling. The predict rule passes them.
+* ``extra_outputs`` (names): when not empty, ``predict`` returns a dict with the estimate
+  under ``"prediction"`` and one (B, 1, H, W) tensor per name (e.g. uncertainty maps); the
+  predict rule stores each as ``{name}/{subset}`` beside ``prediction/{subset}``.
+* ``set_sampling(**options)``: sampling options of a generative model (number of steps,
+  guidance strength, number of averaged samples ...); evaluation variants of one trained
+  model (config ``evaluate.variants``) call it before predicting. Unknown options raise
+  ``ValueError``; the base class accepts none.
+* ``optimizer_groups()``: ``None`` (default) = one optimiser over every parameter, updated
+  by the loop with the loss ``training_step`` returns. A dict ``{group: [parameters]}``
+  (GANs: generators, discriminators) = one optimiser (and LR schedule) per group, all with
+  the run's settings; the loop then calls ``training_step(batch, gen, update)`` and the
+  model calls ``update(group, loss)`` once per group, in its own order (e.g. generators,
+  then discriminators on detached fakes): zero_grad, backward, gradient clipping and the
+  optimiser step of that group. The returned loss is then only logged.
+
 Hyper-parameters are data: ``DEFAULT_HPARAMS`` (tiny, embedded run) lives in the torch-free
 module ``simart.models.hparams`` so that config validation does not import torch;
 ``self.hparams`` (defaults updated by the given ones) is stored in every checkpoint and a
@@ -35,19 +58,35 @@ class Batch:
     new noise seed; Noise2Noise), None unless the model asks for it (``needs``).
     ``subset``: (B,) long, index of each image's subset (SIMART modality, CDN level, LM mode,
     STM domain) in the dataset's subset list (conditioning for later models).
+    ``params``: the physical parameters of the operator that made each ``y`` (physics losses
+    and guidance): name -> (B,) tensor, float64 (``*_seed`` names int64); a name one image's
+    subset does not have is NaN there (-1 for seeds). Apply the operator with
+    :func:`simart.physics.dataset_ops.forward_batch`. A crop / flip of ``y`` is not applied
+    to the operator: compare ``P(a)`` with ``P(b)`` of two images of the same crop, or train
+    on full images without augmentation when ``P(x)`` is compared with ``y``.
+    ``u``: an *unpaired* degraded image of the dataset's target domain (stm_cu111: an
+    experimental-like map; domain adaptation), drawn independently of ``y``.
+    ``xu``: an *unpaired* clean image (stm_cu111: the unpaired clean domain; other datasets:
+    the clean image of another, independently drawn, training image) -- unpaired
+    translation (CycleGAN).
     """
 
     y: torch.Tensor
     x: torch.Tensor | None = None
     y2: torch.Tensor | None = None
     subset: torch.Tensor | None = None
+    params: dict[str, torch.Tensor] | None = None
+    u: torch.Tensor | None = None
+    xu: torch.Tensor | None = None
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> Batch:
         """On ``device``; images in channels-last memory layout (the layout the training
         loop gives models: 1.2-1.5x faster convolutions on CPU, tensor cores on GPU)."""
-        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+        def move(t):
             if t is None:
                 return None
+            if isinstance(t, dict):
+                return {k: v.to(device, non_blocking=non_blocking) for k, v in t.items()}
             t = t.to(device, non_blocking=non_blocking)
             return t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t
 
@@ -61,6 +100,8 @@ class RestorationModel(nn.Module):
     name: ClassVar[str] = ""
     needs: ClassVar[tuple[str, ...]] = ("x",)
     size_multiple: ClassVar[int] = 1
+    predict_needs: ClassVar[tuple[str, ...]] = ()
+    extra_outputs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **hparams):
         super().__init__()
@@ -68,8 +109,21 @@ class RestorationModel(nn.Module):
 
         self.hparams = resolve_hparams(self.name, hparams)
 
-    def training_step(self, batch: Batch, gen: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+    def training_step(self, batch: Batch, gen: torch.Generator
+                      ) -> tuple[torch.Tensor, dict[str, float]]:
+        """(loss, logs) of one batch; models with :meth:`optimizer_groups` take a third
+        argument ``update`` (see the module docstring)."""
         raise NotImplementedError
+
+    def optimizer_groups(self) -> dict[str, list[nn.Parameter]] | None:
+        """None: one optimiser over all parameters (see the module docstring)."""
+        return None
+
+    def set_sampling(self, **options) -> None:
+        """Sampling options of generative models; this model has none."""
+        if options:
+            raise ValueError(f"model {self.name!r} has no sampling options "
+                             f"(got {sorted(options)})")
 
     def predict(self, y: torch.Tensor, subset: torch.Tensor | None = None) -> torch.Tensor:
         """Clean-image estimate of full images ``y`` (B, 1, H, W), any H, W."""
@@ -85,3 +139,26 @@ class RestorationModel(nn.Module):
 def n_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def run_predict(model: RestorationModel, y: torch.Tensor, subset: torch.Tensor | None = None,
+                *, params: dict[str, torch.Tensor] | None = None,
+                gen: torch.Generator | None = None
+                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """``model.predict`` with the keyword arguments it declares (``predict_needs``):
+    (estimate, extra outputs by name -- empty unless ``extra_outputs``)."""
+    kwargs = {}
+    for name, value in (("params", params), ("gen", gen)):
+        if name in model.predict_needs:
+            if value is None:
+                raise ValueError(f"model {model.name!r} needs {name!r} to predict")
+            kwargs[name] = value
+    out = model.predict(y, subset, **kwargs)
+    if isinstance(out, dict):
+        extras = {k: v for k, v in out.items() if k != "prediction"}
+        missing = set(model.extra_outputs) - set(extras)
+        if "prediction" not in out or missing:
+            raise ValueError(f"model {model.name!r}: predict must return 'prediction' and "
+                             f"{list(model.extra_outputs)} (missing {sorted(missing)})")
+        return out["prediction"], extras
+    return out, {}

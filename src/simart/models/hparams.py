@@ -164,5 +164,25 @@ def resolve_hparams(name: str, given: dict[str, Any] | None = None) -> dict[str,
             raise ValueError(f"model {name!r}: unknown hyper-parameter {key!r}; "
                              f"allowed: {sorted(out)}")
         _check_value(name, key, value)
+        if name in _EXTRA_CHECKS:
+            _EXTRA_CHECKS[name](name, key, value)
         out[key] = value
     return out
+
+
+# The diffusion and adversarial models keep their hyper-parameters in their own torch-free
+# modules (same layout); merged here so that one resolve_hparams serves every model.
+def _merge() -> None:
+    from simart.models import hparams_diffusion, hparams_gan
+
+    for mod in (hparams_diffusion, hparams_gan):
+        for name in mod.DEFAULT_HPARAMS:
+            if name in DEFAULT_HPARAMS:
+                raise RuntimeError(f"hyper-parameters of model {name!r} defined twice")
+        DEFAULT_HPARAMS.update(mod.DEFAULT_HPARAMS)
+        PAPER_HPARAMS.update(mod.PAPER_HPARAMS)
+        _EXTRA_CHECKS.update(dict.fromkeys(mod.DEFAULT_HPARAMS, mod.check_value))
+
+
+_EXTRA_CHECKS: dict[str, Any] = {}
+_merge()

@@ -14,8 +14,11 @@ from simart.models.pinned import PINNED
 from simart.models.rcan import UNetRCAN
 from simart.models.unet import CARE, N2N, UNet
 
+from simart.models.diffusion_registry import MODELS as _DIFFUSION
+from simart.models.gan_registry import MODELS as _GAN
+
 MODEL_REGISTRY: dict[str, type[RestorationModel]] = {
-    cls.name: cls for cls in (UNet, CARE, DnCNN, N2N, N2V, PINNED, UNetRCAN)
+    cls.name: cls for cls in (UNet, CARE, DnCNN, N2N, N2V, PINNED, UNetRCAN, *_DIFFUSION, *_GAN)
 }
 
 

@@ -15,6 +15,14 @@ build batches ahead in any order.
 * :func:`step_generator`: the torch Generator of step ``s`` handed to
   ``model.training_step`` (blind-spot masks, diffusion noise), from
   ``SeedSequence(seed, spawn_key=(2, s))``.
+* Unpaired fields ``u`` / ``xu`` (models that ask for them): per sample an image drawn
+  uniformly from the data's pool of that field (``data.pool``), with its own random crop
+  and transform, from ``SeedSequence(seed, spawn_key=(3, s, f))`` (``f`` the field's
+  index) -- so the batches of the other fields are the same whether or not a model asks
+  for them.
+* ``params`` (models that ask): the operator parameters of each ``y``, stacked by
+  :func:`simart.physics.dataset_ops.stack_params` (crops and transforms are not applied
+  to them).
 """
 
 from __future__ import annotations
@@ -32,8 +40,9 @@ from simart.train.data import TrainData
 if TYPE_CHECKING:
     from simart.train.loop import TrainSettings
 
-_PERM, _CROP, _GEN = 0, 1, 2  # spawn-key streams of one seed
+_PERM, _CROP, _GEN, _UNPAIRED = 0, 1, 2, 3  # spawn-key streams of one seed
 IMAGE_FIELDS = ("y", "x", "y2")
+UNPAIRED_FIELDS = ("u", "xu")
 
 
 def _rng(seed: int, stream: int, k: int) -> np.random.Generator:
@@ -68,34 +77,61 @@ def _draw_transform(rng: np.random.Generator, augment: str, square: bool) -> int
     return int(rng.choice([0, 2, 4, 6]))  # identity, rot180, h-flip, v-flip: keep the shape
 
 
+def _crop(rng: np.random.Generator, shape: tuple[int, int], patch_size: int,
+          augment: str) -> tuple[slice, slice, int]:
+    h, w = shape
+    ph, pw = min(patch_size, h), min(patch_size, w)
+    top, left = int(rng.integers(h - ph + 1)), int(rng.integers(w - pw + 1))
+    k = _draw_transform(rng, augment, ph == pw)
+    return slice(top, top + ph), slice(left, left + pw), k
+
+
 def batch_arrays(data: TrainData, step: int, *, seed: int, batch_size: int, patch_size: int,
-                 augment: str, want: Collection[str]) -> dict[str, np.ndarray]:
-    """The batch of ``step`` as numpy arrays: fields of ``want`` (B, 1, P, P) float32 and
-    ``subset`` (B,) int64."""
+                 augment: str, want: Collection[str]) -> dict:
+    """The batch of ``step`` as numpy arrays: fields of ``want`` (B, 1, P, P) float32,
+    ``subset`` (B,) int64 and, when asked, ``params`` (a list of B dicts)."""
     fields = [f for f in IMAGE_FIELDS if f == "y" or f in want]
+    extra = ("params",) if "params" in want else ()
     rng = _rng(seed, _CROP, step)
-    out: dict[str, list] = {f: [] for f in (*fields, "subset")}
+    out: dict[str, list] = {f: [] for f in (*fields, "subset", *extra)}
     for i in batch_indices(len(data), seed, step, batch_size):
-        item = data.item(int(i), fields)
-        h, w = np.shape(item["y"])
-        ph, pw = min(patch_size, h), min(patch_size, w)
-        top, left = int(rng.integers(h - ph + 1)), int(rng.integers(w - pw + 1))
-        k = _draw_transform(rng, augment, ph == pw)
+        item = data.item(int(i), (*fields, *extra))
+        rows, cols, k = _crop(rng, np.shape(item["y"]), patch_size, augment)
         for f in fields:
-            crop = np.asarray(item[f], np.float32)[top:top + ph, left:left + pw]
+            crop = np.asarray(item[f], np.float32)[rows, cols]
             out[f].append(np.ascontiguousarray(_transform(crop, k))[None])
         out["subset"].append(int(item["subset"]))
-    arrays = {f: np.stack(out[f]) for f in fields}
+        if extra:
+            out["params"].append(item["params"])
+    arrays: dict = {f: np.stack(out[f]) for f in fields}
     arrays["subset"] = np.asarray(out["subset"], np.int64)
+    if extra:
+        arrays["params"] = out["params"]
+    unpaired = [f for f in UNPAIRED_FIELDS if f in want]
+    for f in unpaired:
+        urng = np.random.default_rng(np.random.SeedSequence(
+            int(seed), spawn_key=(_UNPAIRED, int(step), UNPAIRED_FIELDS.index(f))))
+        pool, crops = data.pool(f), []
+        for _ in range(batch_size):
+            img = np.asarray(pool[int(urng.integers(len(pool)))], np.float32)
+            rows, cols, k = _crop(urng, img.shape, patch_size, augment)
+            crops.append(np.ascontiguousarray(_transform(img[rows, cols], k))[None])
+        arrays[f] = np.stack(crops)
     return arrays
 
 
 def batch_tensors(data: TrainData, step: int, settings: TrainSettings,
                   want: Collection[str]) -> dict[str, torch.Tensor]:
-    """:func:`batch_arrays` as CPU tensors (what DataLoader workers return)."""
+    """:func:`batch_arrays` as CPU tensors (what DataLoader workers return; ``params`` a
+    dict of (B,) tensors)."""
     arrays = batch_arrays(data, step, seed=settings.seed, batch_size=settings.batch_size,
                           patch_size=settings.patch_size, augment=settings.augment, want=want)
-    return {k: torch.from_numpy(v) for k, v in arrays.items()}
+    out = {k: torch.from_numpy(v) for k, v in arrays.items() if k != "params"}
+    if "params" in arrays:
+        from simart.physics.dataset_ops import stack_params
+
+        out["params"] = stack_params(arrays["params"])
+    return out
 
 
 def make_batch(data: TrainData, step: int, settings: TrainSettings,

@@ -2,7 +2,9 @@
 
 ``item(i, want)`` returns float32 (H, W) arrays by name -- ``"y"`` (degraded input) always,
 ``"x"`` (clean target) and ``"y2"`` (second independent noisy realisation, Noise2Noise)
-when in ``want`` -- plus ``"subset"`` (int). Implementations: :class:`ArrayTrainData`
+when in ``want`` -- plus ``"subset"`` (int) and, when ``"params"`` is in ``want``, the image's
+operator parameters (dict name -> number). ``pool(field)`` gives the images (indexable)
+the unpaired fields ``u`` / ``xu`` of a batch are drawn from (``Batch``). Implementations: :class:`ArrayTrainData`
 (in memory; tests, small runs) and ``simart.data.training.ShardTrainData`` (the dataset
 shards, read lazily; ``y2`` made by the dataset's simulator with a new noise seed).
 
@@ -26,12 +28,18 @@ class TrainData(Protocol):
 
     def item(self, i: int, want: Collection[str] = ("y", "x")) -> dict[str, np.ndarray | int]: ...
 
+    def pool(self, field: str): ...
+
 
 class ArrayTrainData:
-    """In-memory images: ``y`` (N, H, W), optional ``x``, ``y2`` of the same shape, ``subset`` (N,)."""
+    """In-memory images: ``y`` (N, H, W), optional ``x``, ``y2`` of the same shape, ``subset``
+    (N,); ``params``: one dict of operator parameters per image; ``u`` / ``xu``: pools
+    (M, H', W') of unpaired images (``xu`` defaults to ``x``)."""
 
     def __init__(self, y: np.ndarray, x: np.ndarray | None = None, y2: np.ndarray | None = None,
-                 subset: np.ndarray | None = None, subsets: list[str] | None = None):
+                 subset: np.ndarray | None = None, subsets: list[str] | None = None,
+                 params: list[dict] | None = None, u: np.ndarray | None = None,
+                 xu: np.ndarray | None = None):
         self.y = np.asarray(y, np.float32)
         self.x = None if x is None else np.asarray(x, np.float32)
         self.y2 = None if y2 is None else np.asarray(y2, np.float32)
@@ -41,6 +49,11 @@ class ArrayTrainData:
         self.subset = (np.zeros(len(self.y), np.int64) if subset is None
                        else np.asarray(subset, np.int64))
         self.subsets = list(subsets) if subsets is not None else ["all"]
+        self.params = None if params is None else list(params)
+        if self.params is not None and len(self.params) != len(self.y):
+            raise ValueError(f"{len(self.params)} params for {len(self.y)} images")
+        self.u = None if u is None else np.asarray(u, np.float32)
+        self.xu = None if xu is None else np.asarray(xu, np.float32)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -53,4 +66,14 @@ class ArrayTrainData:
                 if arr is None:
                     raise ValueError(f"this data has no {name!r} images (asked for by the model)")
                 out[name] = arr[i]
+        if "params" in want:
+            if self.params is None:
+                raise ValueError("this data has no 'params' (asked for by the model)")
+            out["params"] = dict(self.params[i])
         return out
+
+    def pool(self, field: str) -> np.ndarray:
+        arr = {"u": self.u, "xu": self.xu if self.xu is not None else self.x}.get(field)
+        if arr is None:
+            raise ValueError(f"this data has no unpaired pool {field!r} (asked for by the model)")
+        return arr

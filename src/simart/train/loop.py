@@ -43,7 +43,7 @@ from tqdm import tqdm
 
 from simart.io import atomic_path
 from simart.metrics import MetricUnavailable, psnr, ssim
-from simart.models.base import Batch, RestorationModel, n_parameters
+from simart.models.base import Batch, RestorationModel, n_parameters, run_predict
 from simart.train.batches import StepBatches, batch_tensors, step_generator
 from simart.train.checkpoint import (
     CheckpointCorrupt,
@@ -215,10 +215,32 @@ def lr_factor(step: int, settings: TrainSettings) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
 
 
-def make_optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
+def make_optimizer(model: torch.nn.Module, settings: TrainSettings,
+                   params: list[torch.nn.Parameter] | None = None) -> torch.optim.Optimizer:
+    """The run's optimiser over ``params`` (default: every trainable parameter)."""
     cls = torch.optim.AdamW if settings.optimizer == "adamw" else torch.optim.Adam
-    params = [p for p in model.parameters() if p.requires_grad]
+    if params is None:
+        params = [p for p in model.parameters() if p.requires_grad]
     return cls(params, lr=settings.lr, betas=settings.betas, weight_decay=settings.weight_decay)
+
+
+def optimizer_groups(model: RestorationModel) -> dict[str, list[torch.nn.Parameter]]:
+    """The model's optimiser groups (``{"model": all}`` for one optimiser), checked: every
+    trainable parameter in exactly one group."""
+    groups = model.optimizer_groups()
+    if groups is None:
+        return {"model": [p for p in model.parameters() if p.requires_grad]}
+    seen: dict[int, str] = {}
+    for name, params in groups.items():
+        for prm in params:
+            if id(prm) in seen:
+                raise ValueError(f"model {model.name!r}: a parameter is in optimiser groups "
+                                 f"{seen[id(prm)]!r} and {name!r}")
+            seen[id(prm)] = name
+    left = [n for n, prm in model.named_parameters() if prm.requires_grad and id(prm) not in seen]
+    if left:
+        raise ValueError(f"model {model.name!r}: parameters in no optimiser group: {left[:5]}")
+    return dict(groups)
 
 
 def _sync(device: torch.device) -> None:
@@ -270,7 +292,12 @@ def val_chunks(data: TrainData, n: int, batch_size: int,
     for start in range(0, len(index), batch_size):
         items = [data.item(int(i), fields_) for i in index[start:start + batch_size]]
         arrays = {f: torch.from_numpy(np.stack([np.asarray(it[f], np.float32)[None]
-                                                for it in items])) for f in fields_}
+                                                for it in items]))
+                  for f in fields_ if f != "params"}
+        if "params" in fields_:
+            from simart.physics.dataset_ops import stack_params
+
+            arrays["params"] = stack_params([it["params"] for it in items])
         yield Batch(**arrays, subset=torch.tensor([int(it["subset"]) for it in items]))
 
 
@@ -296,8 +323,12 @@ def validate(model: RestorationModel, data: TrainData, settings: TrainSettings,
     """
     n = min(settings.val_images, len(data))
     want_loss = settings.val_metric == "loss" or not clean
+    if want_loss and any(f in model.needs for f in ("u", "xu")):
+        raise ValueError(f"model {model.name!r} trains on unpaired images: validate it on "
+                         "clean val data with val_metric psnr")
     fields_ = tuple(dict.fromkeys(("y", *(model.needs if want_loss else ()),
-                                   *(("x",) if clean else ()))))
+                                   *(("x",) if clean else ()),
+                                   *(("params",) if "params" in model.predict_needs else ()))))
     out: dict[str, list[torch.Tensor]] = {"val_psnr": [], "val_ssim": [], "val_loss": []}
     model.eval()
     try:
@@ -305,10 +336,14 @@ def validate(model: RestorationModel, data: TrainData, settings: TrainSettings,
             batch = batch.to(device)
             with autocast(device, dtype):
                 if clean:
-                    pred = model.predict(batch.y, batch.subset).float()
+                    gen = torch.Generator(device=device).manual_seed(settings.seed)
+                    pred = run_predict(model, batch.y, batch.subset, params=batch.params,
+                                       gen=gen)[0].float()
                 if want_loss:
                     gen = torch.Generator(device=device).manual_seed(settings.seed)
-                    loss = model.training_step(batch, gen)[0].float().cpu()
+                    args = (() if model.optimizer_groups() is None
+                            else (lambda group, loss: None,))  # evaluate, update nothing
+                    loss = model.training_step(batch, gen, *args)[0].float().cpu()
             if clean:
                 out["val_psnr"].append(_per_image(psnr, pred, batch.x))
                 out["val_ssim"].append(_per_image(ssim, pred, batch.x))
@@ -379,9 +414,11 @@ class _Run:
         s = self.settings
         # channels-last weights (and batches, Batch.to): faster convolutions, same values
         self.model.to(self.device, memory_format=torch.channels_last).train()
-        self.optimizer = make_optimizer(self.model, s)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: lr_factor(step, s))
+        self.multi = self.model.optimizer_groups() is not None
+        self.optimizers = {g: make_optimizer(self.model, s, prms)
+                           for g, prms in optimizer_groups(self.model).items()}
+        self.schedulers = {g: torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda step: lr_factor(step, s)) for g, opt in self.optimizers.items()}
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.dtype == torch.float16)
         if s.compile and self.device.type == "cuda":
@@ -405,8 +442,12 @@ class _Run:
         check_settings(path, ckpt.get("settings", {}), self.settings.to_dict(), FREE_SETTINGS)
         try:
             self.model.load_state_dict(ckpt["model"])
-            self.optimizer.load_state_dict(ckpt["optimizer"])
-            self.scheduler.load_state_dict(ckpt["scheduler"])
+            if set(ckpt["optimizer"]) != set(self.optimizers):
+                raise ValueError(f"optimiser groups {sorted(ckpt['optimizer'])} in the "
+                                 f"checkpoint, {sorted(self.optimizers)} now")
+            for g, opt in self.optimizers.items():
+                opt.load_state_dict(ckpt["optimizer"][g])
+                self.schedulers[g].load_state_dict(ckpt["scheduler"][g])
             self.scaler.load_state_dict(ckpt["scaler"])
             _set_rng_state(ckpt["rng"])
             self.state = _State(**ckpt["state"])
@@ -450,7 +491,8 @@ class _Run:
         save_checkpoint(self.out_dir / "last.pt", {
             "kind": "last", "identity": self.identity, "settings": self.settings.to_dict(),
             "step": st.step, "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "optimizer": {g: o.state_dict() for g, o in self.optimizers.items()},
+            "scheduler": {g: c.state_dict() for g, c in self.schedulers.items()},
             "scaler": self.scaler.state_dict(), "rng": _rng_state(), "state": asdict(st)})
 
     def save_best(self, metric: str | None = None) -> None:
@@ -478,17 +520,41 @@ class _Run:
         """One optimiser update on the batch of (0-based) ``step``."""
         batch = Batch(**arrays).to(self.device, non_blocking=True)
         gen = step_generator(self.settings.seed, step, self.device)
-        with autocast(self.device, self.dtype):
-            loss, logs = self.model.training_step(batch, gen)
-        self.optimizer.zero_grad(set_to_none=True)
+        if not self.multi:
+            with autocast(self.device, self.dtype):
+                loss, logs = self.model.training_step(batch, gen)
+            self.update("model", loss)
+        else:
+            done: list[str] = []
+
+            def update(group: str, group_loss: torch.Tensor) -> None:
+                if group not in self.optimizers or group in done:
+                    raise ValueError(f"model {self.model.name!r}: update({group!r}) "
+                                     f"{'twice' if group in done else 'of no group'} in a "
+                                     f"step (groups {list(self.optimizers)})")
+                done.append(group)
+                self.update(group, group_loss)
+
+            with autocast(self.device, self.dtype):
+                loss, logs = self.model.training_step(batch, gen, update)
+            if sorted(done) != sorted(self.optimizers):
+                raise ValueError(f"model {self.model.name!r}: training_step updated "
+                                 f"{done}, not every group of {list(self.optimizers)}")
+        self.scaler.update()
+        for sched in self.schedulers.values():
+            sched.step()
+        return loss.detach(), logs
+
+    def update(self, group: str, loss: torch.Tensor) -> None:
+        """zero_grad, backward, clipping and the optimiser step of one group."""
+        opt = self.optimizers[group]
+        opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.settings.grad_clip:
-            self.scaler.unscale_(self.optimizer)
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.scheduler.step()
-        return loss.detach(), logs
+            self.scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_([p for grp in opt.param_groups for p in grp["params"]],
+                                           self.settings.grad_clip)
+        self.scaler.step(opt)
 
     def loop(self) -> None:
         s, st = self.settings, self.state

@@ -28,7 +28,7 @@ from simart.io import atomic_path
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: optimiser and scheduler states by optimiser group
 
 
 def training_seed(seed: int, dataset: str, model: str) -> int:

@@ -23,7 +23,7 @@ def _data(n=6, size=16, **kw):
 
 def test_unpaired_fields_do_not_change_the_other_fields():
     data = _data(u=np.full((3, 16, 16), 7.0, np.float32))
-    kw = dict(seed=3, batch_size=4, patch_size=8, augment="dihedral")
+    kw = {"seed": 3, "batch_size": 4, "patch_size": 8, "augment": "dihedral"}
     plain = batch_arrays(data, 5, want=("y", "x"), **kw)
     more = batch_arrays(data, 5, want=("y", "x", "u", "xu"), **kw)
     for f in ("y", "x", "subset"):

@@ -26,7 +26,6 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-
 from pathlib import Path
 
 import numpy as np
@@ -72,8 +71,8 @@ def _predict_one(
     kwargs = dict(model_kwargs or {})
     if model in LEARNED_MODELS or "net_model" in kwargs:
         from simart.evaluation.learned import (
-            prediction_generator,
             predict_learned,
+            prediction_generator,
             resolve_device,
         )
         from simart.models import MODEL_REGISTRY

@@ -8,14 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from simart.models.base import RestorationModel
+from simart.models.diffusion_registry import MODELS as _DIFFUSION
 from simart.models.dncnn import DnCNN
+from simart.models.gan_registry import MODELS as _GAN
 from simart.models.n2v import N2V
 from simart.models.pinned import PINNED
 from simart.models.rcan import UNetRCAN
 from simart.models.unet import CARE, N2N, UNet
-
-from simart.models.diffusion_registry import MODELS as _DIFFUSION
-from simart.models.gan_registry import MODELS as _GAN
 
 MODEL_REGISTRY: dict[str, type[RestorationModel]] = {
     cls.name: cls for cls in (UNet, CARE, DnCNN, N2N, N2V, PINNED, UNetRCAN, *_DIFFUSION, *_GAN)

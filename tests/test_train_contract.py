@@ -61,6 +61,10 @@ def test_forward_batch_applies_each_images_own_operator():
         ref = physics.forward(mod, x[i:i + 1], tp)
         torch.testing.assert_close(out[i:i + 1], ref)
     assert set(param_names("simart", "SEM")) <= set(rows[0])
+    # the modality code, when present (params from the data), decides the operator
+    coded = stack_params([dict(r, modality_code=float(m)) for r, m in zip(rows, (2, 1, 2))])
+    out2 = forward_batch("simart", ["AFM"], x, torch.zeros(3, dtype=torch.long), coded)
+    torch.testing.assert_close(out2, out)
     with pytest.raises(ValueError, match="no differentiable forward operator"):
         forward_batch("stem_lattice", ["L1"], x, None, params)
 

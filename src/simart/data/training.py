@@ -188,13 +188,12 @@ class ShardTrainData:
 
     def params(self, i: int) -> dict[str, float]:
         """The operator parameters of image ``i`` (see :func:`param_names`)."""
-        from simart.physics.dataset_ops import param_names
+        from simart.physics.dataset_ops import has_operator, image_params
 
-        row = self.table.iloc[i]
-        names = param_names(self.dataset, str(row["domain"]))
-        if not names:
+        if not has_operator(self.dataset):
             raise ValueError(f"dataset {self.dataset!r} has no operator parameters")
-        return {k: (int(row[k]) if k.endswith("_seed") else float(row[k])) for k in names}
+        row = self.table.iloc[i]
+        return image_params(self.dataset, str(row["domain"]), row)
 
     def item(self, i: int, want: Collection[str] = ("y", "x")) -> dict[str, np.ndarray | int]:
         y, x = self._images(i)

@@ -76,7 +76,7 @@ def _predict_one(
             resolve_device,
         )
         from simart.models import MODEL_REGISTRY
-        from simart.physics.dataset_ops import has_operator, param_names
+        from simart.physics.dataset_ops import has_operator, image_params
 
         if weights is None:
             raise ValueError(f"model {model!r} is learned: predict_shard needs its weights")
@@ -86,9 +86,9 @@ def _predict_one(
             if not has_operator(dataset):
                 raise ValueError(f"model {model!r} needs operator parameters, which dataset "
                                  f"{dataset!r} does not have")
-            names = param_names(dataset, subset)
-            kwargs["params"] = [{k: (int(r[k]) if k.endswith("_seed") else float(r[k]))
-                                 for k in names} for r in params.to_dict("records")]
+            kwargs["params"] = [image_params(dataset, modality if dataset == "simart"
+                                             else subset, r)
+                                for r in params.to_dict("records")]
         if "gen" in net.predict_needs:
             kwargs["gen"] = prediction_generator(seed, dataset, model, subset,
                                                  Path(shard_path).stem, dev)

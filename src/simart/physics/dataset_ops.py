@@ -6,7 +6,12 @@ differ (a SIMART batch mixes modalities; every image has its own parameters).
 parameters (``Batch.params``), differentiably, on ``x``'s device:
 
 * ``simart``: :func:`simart.physics.forward` of the image's modality (AFM exact dilation,
-  TEM CTF, SEM beam + charging, STEM probe + scan distortion);
+  TEM CTF, SEM beam + charging, STEM probe + scan distortion). The modality is the
+  parameter ``modality_code`` (index in :data:`simart.physics.MODALITIES`) when the params
+  carry it -- they always do when they come from the data (:func:`image_params`), so the
+  operator is that of the image even when a model's own subset index says otherwise (a
+  model trained on one modality restoring another: the cross-modal study) -- else the
+  name ``subsets[subset[i]]``;
 * ``lm``: the fluorescence PSF (:func:`simart.physics.lm.forward_lm`, widefield or confocal);
 * ``stem_lattice`` and ``stm_cu111`` have no differentiable forward operator (CDN noise,
   the STM blur with random step edges): :func:`has_operator` is False and
@@ -56,9 +61,13 @@ def forward_batch(dataset: str, subsets: Sequence[str], x: Tensor, subset: Tenso
         raise ValueError("forward_batch needs the images' params (add 'params' to the "
                          "model's needs)")
     b = x.shape[0]
+    params = {k: v.to(x.device) for k, v in params.items()}
+    if dataset == "simart" and "modality_code" in params:
+        from simart.physics import MODALITIES
+
+        subsets, subset = MODALITIES, params.pop("modality_code").round().long()
     sub = (torch.zeros(b, dtype=torch.long, device=x.device) if subset is None
            else subset.to(x.device))
-    params = {k: v.to(x.device) for k, v in params.items()}
     out = torch.empty_like(x)
     for s in torch.unique(sub).tolist():
         idx = (sub == s).nonzero().flatten()
@@ -90,6 +99,18 @@ def param_names(dataset: str, subset: str) -> tuple[str, ...]:
 
         return (*LM_PARAM_SPECS, "confocal")
     return ()
+
+
+def image_params(dataset: str, subset: str, row: Mapping) -> dict[str, float | int]:
+    """The parameters of one image (``Batch.params`` entry) from its shard-table row:
+    :func:`param_names` (seeds as int) and, for simart, ``modality_code``."""
+    out: dict[str, float | int] = {k: (int(row[k]) if k.endswith("_seed") else float(row[k]))
+                                   for k in param_names(dataset, subset)}
+    if dataset == "simart":
+        from simart.physics import MODALITIES
+
+        out["modality_code"] = float(MODALITIES.index(subset))
+    return out
 
 
 def stack_params(rows: Sequence[Mapping[str, float]]) -> dict[str, Tensor]:

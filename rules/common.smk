@@ -5,7 +5,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from simart.config import LEARNED_MODELS, SPLITS, ConfigError, n_shards, validate_config  # noqa: E402
-from simart.data.datasets import dataset_views, model_applies  # noqa: E402
+from simart.data.datasets import MODEL_UNPAIRED, dataset_views, model_applies  # noqa: E402
 
 try:
     CFG = validate_config(config)
@@ -21,13 +21,17 @@ R = "results"
 # subsets learned models train on, which are scored, shards per split.
 VIEWS = {k: v for k, v in dataset_views(CFG).items() if k in CFG.evaluate.datasets}
 ALL_SUBSETS = sorted({s for v in dataset_views(CFG).values() for s in v.subsets})
+# Evaluation rows besides the models (no training of their own): sampling variants of a
+# trained model, and the cross-modal rows "<model>_from_<modality>" (simart only).
+STUDIES = CFG.evaluate.study_names(MODALITIES)
+EVAL_NAMES = MODELS + STUDIES
 
 
 wildcard_constraints:
     modality="|".join(MODALITIES),
     split="train|val|test",
     shard=r"\d{4}",
-    model=r"[a-z0-9_]+",
+    model=r"[A-Za-z0-9_]+",
     dataset="|".join(["simart", "stem_lattice", "stm_cu111", "lm"]),
     subset="|".join(ALL_SUBSETS),
 
@@ -51,13 +55,46 @@ def all_shards():
     ]
 
 
+def eval_entry(name):
+    """(trained model, set_sampling options, fixed training group or None) of an
+    evaluation row: a model, a variant (evaluate.variants) or a cross-modal row."""
+    if name in CFG.evaluate.variants:
+        var = CFG.evaluate.variants[name]
+        return var.model, dict(var.sampling), None
+    for m in CFG.evaluate.cross_modal:
+        for mod in MODALITIES:
+            if name == f"{m}_from_{mod}":
+                return m, {}, mod
+    return name, {}, None
+
+
+def applies(name, dataset):
+    """Whether evaluation row ``name`` runs on ``dataset`` (simart.data.datasets)."""
+    net, _, group = eval_entry(name)
+    if group is not None:
+        return dataset == "simart"
+    return model_applies(net, dataset, CFG.evaluate.model_datasets)
+
+
 def cell_models(dataset):
-    """Models evaluated on ``dataset`` (classical baselines other than noisy: simart only)."""
-    return [m for m in MODELS if model_applies(m, dataset)]
+    """Evaluation rows of ``dataset``: models that apply to it, then its study rows."""
+    return [m for m in EVAL_NAMES if applies(m, dataset)]
+
+
+def is_learned(name):
+    return eval_entry(name)[0] in LEARNED_MODELS
 
 
 def learned_models():
     return [m for m in MODELS if m in LEARNED_MODELS]
+
+
+def eval_shard_ids(dataset, name):
+    """Test shard indices a row is scored on (study rows: evaluate.study_test_shards)."""
+    ids = VIEWS[dataset].shard_ids("test")
+    if name in STUDIES and CFG.evaluate.study_test_shards:
+        ids = ids[:CFG.evaluate.study_test_shards]
+    return ids
 
 
 def all_cells():
@@ -70,9 +107,35 @@ def weights_path(dataset, group, model):
     return f"{R}/models/{dataset}/{group}/{model}/best.pt"
 
 
+def entry_weights(dataset, name, subset):
+    """The best.pt that restores ``subset`` for evaluation row ``name``."""
+    net, _, group = eval_entry(name)
+    return weights_path(dataset, group or VIEWS[dataset].group_of(subset, net), net)
+
+
 def all_trained():
-    return [weights_path(d, g, m) for d, v in VIEWS.items() for g in v.groups
-            for m in learned_models()]
+    out = [weights_path(d, g, m) for d, v in VIEWS.items() for m in learned_models()
+           if model_applies(m, d, CFG.evaluate.model_datasets) for g in v.groups_for(m)]
+    if "simart" in VIEWS:
+        out += [weights_path("simart", mod, m) for m in CFG.evaluate.cross_modal
+                for mod in MODALITIES]
+    return out
+
+
+def unpaired_inputs(dataset, model):
+    """Shards of the unpaired pools a model trains with (simart.data.datasets:
+    MODEL_UNPAIRED): {"u" | "xu": train shards of the pool's subset}."""
+    v, out = VIEWS[dataset], {}
+    for field, subset in MODEL_UNPAIRED.get(dataset, {}).items():
+        if field in model_unpaired_fields(model) and subset in v.subsets:
+            out[field] = v.shards((subset,), "train", R)
+    return out
+
+
+def model_unpaired_fields(model):
+    from simart.data.datasets import unpaired_fields
+
+    return unpaired_fields(model)
 
 
 def stats_outputs():
@@ -92,15 +155,21 @@ def figure_targets():
     ]
 
 
+def fig1_models():
+    """Columns of Fig. 1: figures.fig1_models that run on simart."""
+    return [m for m in CFG.figures.fig1_models if m in MODELS and applies(m, "simart")]
+
+
 def fig1_inputs():
     """Paths Fig. 1 reads: first test shard, its predictions and the cell tables."""
+    models = fig1_models()
     return {
         "shards": {m: f"{R}/simart/shards/{m}/test/0000.h5" for m in MODALITIES},
         "predictions": {
-            m: {k: f"{R}/predictions/simart/{k}/0000.h5" for k in MODELS} for m in MODALITIES
+            m: {k: f"{R}/predictions/simart/{k}/0000.h5" for k in models} for m in MODALITIES
         },
         "cell_tables": {
-            m: {k: f"{R}/metrics/simart/{m}/{k}.parquet" for k in MODELS} for m in MODALITIES
+            m: {k: f"{R}/metrics/simart/{m}/{k}.parquet" for k in models} for m in MODALITIES
         },
     }
 

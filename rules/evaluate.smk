@@ -12,14 +12,15 @@ def test_shards(wc):
 
 
 def predict_weights(wc):
-    """{subset: weights of the model that restores it} (learned models; rules/train.smk)."""
+    """{subset: weights of the model that restores it} (learned models and their study
+    rows; rules/train.smk)."""
     v = VIEWS[wc.dataset]
-    return {s: weights_path(wc.dataset, v.group_of(s), wc.model) for s in v.eval_subsets}
+    return {s: entry_weights(wc.dataset, wc.model, s) for s in v.eval_subsets}
 
 
 def predict_inputs(wc):
     inputs = dict(test_shards(wc))
-    if wc.model in LEARNED_MODELS:
+    if is_learned(wc.model):
         inputs.update({f"weights_{s}": p for s, p in predict_weights(wc).items()})
     return inputs
 
@@ -36,8 +37,14 @@ def eval_pixels(wc):
 def predict_kwargs(wc):
     if wc.model == "richardson_lucy":
         return {"num_iter": CFG.evaluate.rl_iterations}
-    if wc.model in LEARNED_MODELS:
-        return {"device": CFG.train.device, "batch_size": CFG.train.defaults.batch_size}
+    if is_learned(wc.model):
+        net, sampling, _ = eval_entry(wc.model)
+        kw = {"device": CFG.train.device, "batch_size": CFG.train.defaults.batch_size}
+        if net != wc.model:
+            kw["net_model"] = net
+        if sampling:
+            kw["sampling"] = sampling
+        return kw
     return {}
 
 
@@ -56,6 +63,7 @@ rule predict_shard:
     params:
         model_kwargs=predict_kwargs,
         subsets=lambda wc: list(VIEWS[wc.dataset].eval_subsets),
+        seed=CFG.seed,
     threads: 1
     resources:
         **shard_job(eval_pixels, bytes_per_px=12, px_per_min=2**18),
@@ -68,7 +76,7 @@ rule metrics_cell:
     input:
         lambda wc: expand(
             f"{R}/metrics_shards/{wc.dataset}/{wc.model}/{{shard}}.parquet",
-            shard=VIEWS[wc.dataset].shard_ids("test"),
+            shard=eval_shard_ids(wc.dataset, wc.model),
         ),
     output:
         f"{R}/metrics/{{dataset}}/{{subset}}/{{model}}.parquet",

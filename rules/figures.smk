@@ -11,7 +11,7 @@ rule fig1_artifacts:
     params:
         figures=cfg_part("figures")["figures"],
         paths=fig1_inputs(),
-        models=MODELS,
+        models=fig1_models(),
     resources:
         **small_job(mem_mb=2000, runtime=15),
     script:

@@ -9,8 +9,9 @@
 
 def train_inputs(wc):
     v = VIEWS[wc.dataset]
-    subsets = v.groups[wc.group]
-    return {"train": v.shards(subsets, "train", R), "val": v.shards(subsets, "val", R)}
+    subsets = v.all_groups[wc.group]
+    return {"train": v.shards(subsets, "train", R), "val": v.shards(subsets, "val", R),
+            **unpaired_inputs(wc.dataset, wc.model)}
 
 
 def train_params_cfg(wc):
@@ -36,7 +37,9 @@ rule train_model:
         f"{R}/benchmarks/train/{{dataset}}_{{group}}_{{model}}.tsv"
     params:
         cfg=train_params_cfg,
-        subsets=lambda wc: list(VIEWS[wc.dataset].groups[wc.group]),
+        subsets=lambda wc: list(VIEWS[wc.dataset].all_groups[wc.group]),
+        unpaired=lambda wc: {f: "clean" if f == "xu" else "degraded"
+                             for f in unpaired_inputs(wc.dataset, wc.model)},
         settings=lambda wc: {**CFG.train.settings(wc.model), "device": CFG.train.device,
                              "deterministic": CFG.train.deterministic,
                              "threads": CFG.train.threads, "num_workers": CFG.train.num_workers,

@@ -49,10 +49,14 @@ def _batch(name: str, b: int = 2, size: int = 32, seed: int = 0) -> Batch:
 def test_registry_names_match_config():
     from simart.config import LEARNED_MODELS
 
-    assert list(MODEL_REGISTRY) == NAMES
+    from simart.data.datasets import unpaired_fields
+
+    assert list(MODEL_REGISTRY)[:len(NAMES)] == NAMES
     assert set(MODEL_REGISTRY) == set(LEARNED_MODELS) == set(DEFAULT_HPARAMS) == set(PAPER_HPARAMS)
     for name, cls in MODEL_REGISTRY.items():
         assert cls.name == name
+        # the DAG's torch-free table of unpaired training pools agrees with the classes
+        assert set(unpaired_fields(name)) == {f for f in cls.needs if f in ("u", "xu")}, name
 
 
 def test_build_model_unknown_name():

@@ -11,7 +11,7 @@ table = predict_shards({s: inp[s] for s in p.subsets}, wc.model,
                        snakemake.output.pred, snakemake.output.table,  # noqa: F821
                        dataset=wc.dataset,
                        weights={s: inp.get(f"weights_{s}") for s in p.subsets},
-                       model_kwargs=p.model_kwargs)
+                       model_kwargs=p.model_kwargs, seed=p.seed)
 missing = table.loc[table["status"] != "ok", "missing_reason"].unique()
 log.info("%s %s shard %s (%s): %d images in %.2f s; missing: %s", wc.dataset, wc.model,
          wc.shard, ", ".join(p.subsets), len(table), time.perf_counter() - t0,

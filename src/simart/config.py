@@ -51,6 +51,9 @@ PARAM_BOUNDS: dict[str, tuple[float, float, str]] = {
 }
 
 
+from simart.models.hparams import DEFAULT_HPARAMS as _LEARNED_HPARAMS  # noqa: E402
+
+
 class ConfigError(ValueError):
     """A configuration value is missing, unknown or out of range."""
 
@@ -113,13 +116,23 @@ def _unique_list(v: list[str] | None) -> list[str] | None:
 
 
 CLASSICAL_MODELS = ("noisy", "wiener", "richardson_lucy", "bm3d", "tip_erosion")
-# simart.models.MODEL_REGISTRY (a test keeps the two equal; here so that config validation
-# does not import torch)
-LEARNED_MODELS = ("unet", "care", "dncnn", "n2n", "n2v", "pinned", "unet_rcan")
-ModelName = Literal["noisy", "wiener", "richardson_lucy", "bm3d", "tip_erosion",
-                    "unet", "care", "dncnn", "n2n", "n2v", "pinned", "unet_rcan"]
-LearnedName = Literal["unet", "care", "dncnn", "n2n", "n2v", "pinned", "unet_rcan"]
+# = simart.models.MODEL_REGISTRY (a test keeps the two equal), from the torch-free
+# hyper-parameter tables so that config validation does not import torch
+LEARNED_MODELS: tuple[str, ...] = tuple(_LEARNED_HPARAMS)
+ModelName = Literal[CLASSICAL_MODELS + LEARNED_MODELS]
+LearnedName = Literal[LEARNED_MODELS]
 DatasetName = Literal["simart", "stem_lattice", "stm_cu111", "lm"]
+
+
+_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class VariantConfig(_Strict):
+    """An evaluation variant: the trained ``model`` sampled with other ``sampling`` options
+    (``set_sampling`` of the model: steps, sampler, guidance strength, samples averaged)."""
+
+    model: LearnedName
+    sampling: dict[str, Any] = Field(default_factory=dict)
 
 
 class EvaluateConfig(_Strict):
@@ -144,6 +157,18 @@ class EvaluateConfig(_Strict):
     metrics: list[MetricName] = list(ALL_METRICS)
     data_range: float = Field(1.0, gt=0)
     rl_iterations: int = Field(50, ge=1, le=10_000)
+    # Extra evaluation rows of trained models (no training of their own): name -> {model,
+    # sampling}: the fast sampler, the guidance-strength sweep, DDPM-avg with N samples
+    variants: dict[str, VariantConfig] = Field(default_factory=dict)
+    # Cross-modal study (seed 000 Table 4): these models are also trained on each SIMART
+    # modality alone and scored on every modality, rows "<model>_from_<modality>"
+    cross_modal: list[LearnedName] = Field(default_factory=list)
+    # Variants and cross-modal rows are scored on the first N test shards of each subset
+    # (null: all); the paper config keeps its sweeps affordable this way
+    study_test_shards: int | None = Field(None, ge=1)
+    # Datasets a learned model runs on, where not the default of
+    # simart.data.datasets.MODEL_DATASETS (e.g. {cond_ddpm: [lm, simart]})
+    model_datasets: dict[LearnedName, list[DatasetName]] = Field(default_factory=dict)
     # torchvision's ImageNet AlexNet checkpoint for LPIPS; None = the torch cache,
     # $TORCH_HOME/hub/checkpoints/alexnet-owt-7be5be79.pth (absent: LPIPS is marked missing)
     lpips_backbone: str | None = None
@@ -152,6 +177,27 @@ class EvaluateConfig(_Strict):
     @classmethod
     def _metrics(cls, v: list[str] | None) -> list[str] | None:
         return _unique_list(v)
+
+    @model_validator(mode="after")
+    def _studies(self) -> EvaluateConfig:
+        import re
+
+        for name, var in self.variants.items():
+            if not re.match(_NAME, name) or name in CLASSICAL_MODELS + LEARNED_MODELS:
+                raise ValueError(f"variants: name {name!r} must match {_NAME} and not be a "
+                                 "model's name")
+            if var.model not in self.models:
+                raise ValueError(f"variants.{name}.model: {var.model!r} is not in "
+                                 "evaluate.models (a variant samples a trained model)")
+        for m in self.cross_modal:
+            if m not in self.models:
+                raise ValueError(f"cross_modal: {m!r} is not in evaluate.models")
+        return self
+
+    def study_names(self, modalities: list[str]) -> list[str]:
+        """Evaluation rows besides the models: variants, then cross-modal rows."""
+        return [*self.variants, *(f"{m}_from_{mod}" for m in self.cross_modal
+                                  for mod in modalities)]
 
 
 class TrainSettingsConfig(_Strict):
@@ -255,6 +301,8 @@ class StatsConfig(_Strict):
 
 class FiguresConfig(_Strict):
     example_index: int = Field(0, ge=0)
+    # restored columns of Fig. 1 (those evaluated on simart; the noisy input is "Degraded")
+    fig1_models: list[ModelName] = ["noisy", "wiener", "bm3d", "tip_erosion", "unet", "pcsd"]
     formats: list[Literal["png", "pdf", "svg"]] = ["png", "pdf"]
     dpi: int = Field(150, ge=50, le=1200)
 

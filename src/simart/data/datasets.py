@@ -21,6 +21,14 @@ different inverse problems -- a CNN without the modality as input cannot tell a 
 TEM image from a STEM one) get one group per subset, named after it; the others one group
 ``all`` with every training subset, whose model restores every scored subset.
 
+Models conditioned on the subset (PCSD and its ablations: a learned modality embedding,
+:data:`JOINT_PREFIXES`) are trained once on every training subset together (group ``all``)
+whatever ``train.per_subset`` says; the cross-modal study (``evaluate.cross_modal``) also
+trains them on each subset alone (group = the subset).
+
+Which datasets a model runs on: :func:`model_applies` (:data:`MODEL_DATASETS`, overridable
+by the config's ``evaluate.model_datasets``).
+
 The ``clean`` domain of stm_cu111 is the unpaired clean set of seed 003's domain
 adaptation (its degraded image *is* the clean map), so it is neither trained on by the
 supervised models nor scored.
@@ -35,6 +43,47 @@ from simart.simulate.dataset_common import n_shards_for
 
 DATASETS = ("simart", "stem_lattice", "stm_cu111", "lm")
 CLASSICAL_ONLY_SIMART = ("wiener", "richardson_lucy", "bm3d", "tip_erosion")
+# Datasets a model runs on, by name prefix (others: every dataset). The operator-aware
+# classical baselines need SIMART's parameter tables; PCSD its modality operators
+# (physics loss and guidance); PI-DDPM the fluorescence PSF; PDA-Net the STM domains
+# (simulated blurry, experimental-like, unpaired clean); the conditional DDPM is seed 004's
+# fluorescence model (config evaluate.model_datasets adds datasets).
+MODEL_DATASETS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(CLASSICAL_ONLY_SIMART, ("simart",)),
+    "pcsd": ("simart",), "pi_ddpm": ("lm",), "cond_ddpm": ("lm",), "pdanet": ("stm_cu111",),
+    # the GAN baselines where their sources use them: CycleGAN in seed 000 Table 2 and seed
+    # 003 (trained on simulation, applied to the experimental-like domain); pix2pix in
+    # seed 004's fluorescence comparison; both on the SIMART modalities (issue 8)
+    "cyclegan": ("simart", "stm_cu111"), "pix2pix": ("simart", "lm"),
+}
+JOINT_PREFIXES = ("pcsd",)  # conditioned on the subset: one model for all subsets
+# Unpaired training pools (Batch.u / Batch.xu) per dataset: field -> the subset whose
+# training shards fill it (stm_cu111: experimental-like maps, the unpaired clean domain).
+# Where a dataset has no pool for xu, the data's own clean images of other draws are used.
+MODEL_UNPAIRED: dict[str, dict[str, str]] = {
+    "stm_cu111": {"u": "experimental", "xu": "clean"},
+}
+# The unpaired fields each model trains with, by name prefix (= the classes' ``needs``; a
+# test keeps them equal; here so that planning the DAG does not import torch)
+UNPAIRED_NEEDS: dict[str, tuple[str, ...]] = {"cyclegan": ("xu",), "pdanet": ("u", "xu")}
+
+
+def unpaired_fields(model: str) -> tuple[str, ...]:
+    """The unpaired fields (``u``, ``xu``) ``model`` trains with."""
+    key = _prefix_match(model, UNPAIRED_NEEDS)
+    return UNPAIRED_NEEDS[key] if key else ()
+
+
+def _prefix_match(model: str, table) -> str | None:
+    for key in sorted(table, key=len, reverse=True):
+        if model == key or model.startswith(key + "_"):
+            return key
+    return None
+
+
+def is_joint(model: str) -> bool:
+    """Whether ``model`` is conditioned on the subset (one model for all subsets)."""
+    return _prefix_match(model, JOINT_PREFIXES) is not None
 
 
 @dataclass(frozen=True)
@@ -55,9 +104,18 @@ class DatasetView:
             return {s: (s,) for s in self.train_subsets}
         return {"all": self.train_subsets}
 
-    def group_of(self, subset: str) -> str:
+    @property
+    def all_groups(self) -> dict[str, tuple[str, ...]]:
+        """Every group a model may be trained on: ``all`` and each training subset."""
+        return {"all": self.train_subsets, **{s: (s,) for s in self.train_subsets}}
+
+    def groups_for(self, model: str) -> dict[str, tuple[str, ...]]:
+        """The training groups of ``model`` (joint models: ``all``)."""
+        return {"all": self.train_subsets} if is_joint(model) else self.groups
+
+    def group_of(self, subset: str, model: str | None = None) -> str:
         """The training group whose model restores ``subset``."""
-        if not self.per_subset:
+        if not self.per_subset or (model is not None and is_joint(model)):
             return "all"
         if subset not in self.train_subsets:
             raise ValueError(f"{self.name}: no model is trained for subset {subset!r}")
@@ -103,7 +161,11 @@ def dataset_views(cfg: Config) -> dict[str, DatasetView]:
     return views
 
 
-def model_applies(model: str, dataset: str) -> bool:
-    """The operator-aware classical baselines need SIMART's parameter tables; the noisy
-    input and every learned model apply to every dataset."""
-    return dataset == "simart" or model not in CLASSICAL_ONLY_SIMART
+def model_applies(model: str, dataset: str, overrides: dict | None = None) -> bool:
+    """Whether ``model`` runs on ``dataset``: ``overrides`` (config
+    ``evaluate.model_datasets``) or :data:`MODEL_DATASETS`; the noisy input and the CNNs
+    run everywhere."""
+    if overrides and model in overrides:
+        return dataset in overrides[model]
+    key = _prefix_match(model, MODEL_DATASETS)
+    return key is None or dataset in MODEL_DATASETS[key]

@@ -61,13 +61,16 @@ def train_model(
     seed: int,
     cfg=None,
     callback=None,
+    unpaired: Mapping[str, tuple[Sequence[str | os.PathLike], str]] | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` on ``dataset``; write ``out_dir``/{best.pt, log.csv, summary.json}
     (checkpoints and the running log live in ``out_dir/work``).
 
     ``settings``: keys of :class:`simart.train.loop.TrainSettings` (``seed`` is set here
     from ``seed``, dataset and model). ``cfg``: the validated config (Noise2Noise pairs of
-    simart replay the image parameters from it).
+    simart replay the image parameters from it). ``unpaired``: ``{"u" | "xu": (shard
+    paths, "degraded" | "clean")}``, the pools of the unpaired batch fields (GANs, domain
+    adaptation; simart.data.datasets.MODEL_UNPAIRED).
     """
     from simart.data.training import ShardTrainData
     from simart.models import MODEL_REGISTRY, build_model
@@ -76,8 +79,11 @@ def train_model(
     if model not in MODEL_REGISTRY:
         raise ValueError(f"unknown learned model {model!r}; available: {sorted(MODEL_REGISTRY)}")
     want = ("y", *MODEL_REGISTRY[model].needs)
-    train_data = ShardTrainData(dataset, train_shards, subsets, cfg=cfg, want=want)
+    train_data = ShardTrainData(dataset, train_shards, subsets, cfg=cfg, want=want,
+                                unpaired=dict(unpaired or {}))
     val_data = ShardTrainData(dataset, val_shards, subsets, cfg=cfg, want=("y", "x"))
+    if unpaired:
+        log.info("unpaired pools: %s", {f: len(p) for f, (p, _) in unpaired.items()})
     s = dict(settings)
     s["seed"] = training_seed(seed, dataset, model)
     ts = TrainSettings.from_mapping(s)

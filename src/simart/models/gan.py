@@ -5,7 +5,9 @@
   (7x7 conv, reflection padding 3; two 3x3 stride-2 convs), ``n_blocks`` residual blocks
   (two 3x3 convs, reflection padding 1), an *up* path (two 3x3 stride-2 transposed convs,
   7x7 conv, reflection padding 3); instance norm + ReLU after every conv but the last.
-  The three parts are separate sub-modules (``down``, ``blocks``, ``up``) so that PDA-Net
+  ``outer_kernel`` (default 7) sets the size of the first and last conv (the tiny embedded
+  default uses 3: the two full-resolution 7x7 convs are ~40 % of a small generator's CPU
+  time). The three parts are separate sub-modules (``down``, ``blocks``, ``up``) so that PDA-Net
   can share the up path between two generators (pass ``up=`` another generator's module)
   and read the bottleneck features (:meth:`ResnetGenerator.forward_features`).
 * :class:`UnetGenerator` -- the pix2pix U-Net (Isola et al. 2017, CVPR, App. 6.1.1):
@@ -47,7 +49,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 # ---------------------------------------------------------------------------- helpers
 
 def reflect_pad(x: torch.Tensor, left: int, right: int, top: int, bottom: int) -> torch.Tensor:
@@ -75,15 +76,24 @@ def reflect_pad(x: torch.Tensor, left: int, right: int, top: int, bottom: int) -
 
 
 def pad_to_multiple(x: torch.Tensor, m: int) -> tuple[torch.Tensor, int, int]:
-    """``x`` padded at the bottom/right to H, W multiples of ``m`` (reflection while the pad
-    is smaller than the image, replication beyond) and the original (H, W)."""
+    """``x`` padded at the bottom/right to H, W multiples of ``m`` and the original (H, W).
+
+    Reflection; a pad not smaller than the image (pix2pix's ``unet_256`` on a 128 px image)
+    reflects the already padded image again, a 1-px side is repeated -- all with slices,
+    ``flip`` and ``cat`` (deterministic backward; ``F.pad(mode='replicate')``'s CUDA backward
+    is not)."""
     h, w = x.shape[-2:]
     ph, pw = (-h) % m, (-w) % m
-    if ph or pw:
-        if ph < h and pw < w:
-            x = reflect_pad(x, 0, pw, 0, ph)
-        else:
-            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    while ph or pw:
+        sh, sw = x.shape[-2:]
+        dh, dw = min(ph, sh - 1), min(pw, sw - 1)
+        if (ph and sh == 1) or (pw and sw == 1):  # nothing to reflect: repeat the row/col
+            x = torch.cat([x, *[x[..., -1:, :]] * (ph if sh == 1 else 0)], dim=-2)
+            x = torch.cat([x, *[x[..., :, -1:]] * (pw if sw == 1 else 0)], dim=-1)
+            ph, pw = (0 if sh == 1 else ph), (0 if sw == 1 else pw)
+            continue
+        x = reflect_pad(x, 0, dw, 0, dh)
+        ph, pw = ph - dh, pw - dw
     return x, h, w
 
 
@@ -206,7 +216,7 @@ class ResnetUp(nn.Module):
     ReLU, then reflection pad 3, 7x7 conv to one channel (the *Up* block of seed 003 Fig. 1;
     PDA-Net shares one instance of it between G_D and G_DA)."""
 
-    def __init__(self, ngf: int, norm: str = "instance", cout: int = 1):
+    def __init__(self, ngf: int, norm: str = "instance", cout: int = 1, outer_kernel: int = 7):
         super().__init__()
         bias = norm != "batch"
         layers: list[nn.Module] = []
@@ -215,8 +225,8 @@ class ResnetUp(nn.Module):
                                           padding=1, output_padding=1, bias=bias),
                        make_gan_norm(norm, ngf * 2 ** (i - 1)), nn.ReLU(inplace=True)]
         self.body = nn.Sequential(*layers)
-        self.pad = ReflectPad(3)
-        self.last = nn.Conv2d(ngf, cout, 7)
+        self.pad = ReflectPad(outer_kernel // 2)
+        self.last = nn.Conv2d(ngf, cout, outer_kernel)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.last(self.pad(self.body(h)))
@@ -234,13 +244,15 @@ class ResnetGenerator(nn.Module):
     multiple = 4  # two stride-2 convs
 
     def __init__(self, ngf: int = 64, n_blocks: int = 9, norm: str = "instance",
-                 output: str = "tanh", dropout: float = 0.0, up: ResnetUp | None = None):
+                 output: str = "tanh", dropout: float = 0.0, up: ResnetUp | None = None,
+                 outer_kernel: int = 7):
         super().__init__()
         if output not in ("tanh", "residual"):
             raise ValueError(f"unknown output {output!r}; allowed: ['residual', 'tanh']")
         self.output, self.ngf = output, ngf
         bias = norm != "batch"
-        layers: list[nn.Module] = [ReflectPad(3), nn.Conv2d(1, ngf, 7, bias=bias),
+        layers: list[nn.Module] = [ReflectPad(outer_kernel // 2),
+                                   nn.Conv2d(1, ngf, outer_kernel, bias=bias),
                                    make_gan_norm(norm, ngf), nn.ReLU(inplace=True)]
         for i in (0, 1):
             layers += [nn.Conv2d(ngf * 2 ** i, ngf * 2 ** (i + 1), 3, stride=2, padding=1,
@@ -252,7 +264,7 @@ class ResnetGenerator(nn.Module):
         gan_init_(self.down)
         gan_init_(self.blocks)
         if up is None:
-            up = gan_init_(ResnetUp(ngf, norm))
+            up = gan_init_(ResnetUp(ngf, norm, outer_kernel=outer_kernel))
             if output == "residual":
                 nn.init.zeros_(up.last.weight)  # start from the identity
                 nn.init.zeros_(up.last.bias)

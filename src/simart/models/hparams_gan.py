@@ -4,15 +4,134 @@ its ablation variants), as torch-free data merged into :mod:`simart.models.hpara
 ``DEFAULT_HPARAMS`` (tiny, embedded CPU run), ``PAPER_HPARAMS`` (the seeds' settings, each
 value's source in a comment) and ``check_value(model, key, value)`` for the keys only these
 models have (raise ``ValueError``).
+
+Keys (see :mod:`simart.models.gan`):
+
+* generators: ``ngf`` (filters of the first conv; the bottleneck has ``4 ngf``),
+  ``n_blocks`` (ResNet blocks), ``outer_kernel`` (first and last conv, 7 in the papers),
+  ``gan_norm`` (``instance`` | ``batch`` | ``none``),
+  ``output`` (``tanh``: the papers; ``residual``: ``2y-1 + f``, starts from the identity),
+  ``dropout`` (ResNet blocks / pix2pix U-Net up blocks); pix2pix also ``gen_arch``
+  (``unet`` | ``resnet``) and ``unet_downs``;
+* discriminators: ``ndf``, ``n_layers_d`` (PatchGAN: 3 = 70x70), PDA-Net ``ndf_fa``
+  (feature-alignment discriminator);
+* losses: ``gan_loss`` (``lsgan`` | ``bce``), ``lambda_cyc``, ``lambda_identity`` (CycleGAN's
+  identity loss, relative to ``lambda_cyc`` as in the CycleGAN code), ``lambda_l1``
+  (pix2pix), ``lambda_d``, ``lambda_b``, ``lambda_da``, ``lambda_fa`` (PDA-Net, seed 003
+  Eq. 7);
+* ``target_subset``: PDA-Net -- index, in the dataset's subset list, of the target
+  (experimental) domain; ``predict`` sends images of that subset through G_DA
+  (stm_cu111's subsets are ``["clean", "blurry", "experimental"]``: 2).
+
+Training settings (not model hyper-parameters; config ``train`` block of these models):
+every source trains with Adam, lr 2e-4, betas (0.5, 0.999) (Zhu et al. 2017 §4; Isola et
+al. 2017 §3.3; seed 003 §IV-C "learning rate of 0.0002 ... momentum parameter 0.5");
+CycleGAN/pix2pix: batch 1, 100 epochs at constant lr + 100 epochs linear decay to 0 (we have
+constant / cosine); CycleGAN keeps a 50-image history of fakes for D (not implemented: its
+state would have to live in the checkpoint; documented in cyclegan.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {}
-PAPER_HPARAMS: dict[str, dict[str, Any]] = {}
+# Tiny networks for the embedded CPU run (one thread, batch 8 of 48^2 crops: ~165-175 ms per
+# step for PDA-Net / CycleGAN, ~30 ms for pix2pix; benchmarks/bench_gan.py). Residual output
+# (start from the identity: the input already has ~20 dB, a random tanh generator needs
+# hundreds of steps just to reproduce it), LSGAN (steadier than BCE in short runs; what
+# CycleGAN uses). Smaller generators (ngf 4, 3x3 outer convs: ~40 % faster) did not move
+# from the identity in 300 steps at lr 2e-4. The unpaired models peak after ~100-175 steps
+# on stm_cu111 and then drift below the input: validate often (val_every 25) so that
+# best.pt keeps the peak.
+_GEN_TINY: dict[str, Any] = {"ngf": 8, "n_blocks": 2, "outer_kernel": 7,
+                             "gan_norm": "instance", "output": "residual", "dropout": 0.0}
+_DISC_TINY: dict[str, Any] = {"ndf": 8, "n_layers_d": 2}
+
+# CycleGAN (Zhu et al. 2017, ICCV) App. 7.2 and the official code (junyanz/
+# pytorch-CycleGAN-and-pix2pix, train options): resnet_9blocks generator (9 blocks for
+# 256x256 training images), ngf 64, instance norm, no dropout, tanh output; 70x70 PatchGAN
+# (n_layers_D 3), ndf 64; LSGAN (§4 "Training details"); lambda = 10 (§4); identity loss
+# weight 0.5 x lambda (§5.2 for painting -> photo; the code's default --lambda_identity 0.5).
+_GEN_PAPER: dict[str, Any] = {"ngf": 64, "n_blocks": 9, "outer_kernel": 7,
+                              "gan_norm": "instance", "output": "tanh", "dropout": 0.0}
+_DISC_PAPER: dict[str, Any] = {"ndf": 64, "n_layers_d": 3}
+
+# PDA-Net (seed 003): lambda_D = lambda_B = lambda_cyc = lambda_DA = 1, lambda_FA = 0.1
+# (§IV-C). The seed's objectives are the log-likelihood GAN losses (Eqs. 1, 2, 4, 6) -> bce.
+# No identity loss in the seed -> 0. Generators: §IV-C (7x7 conv, two stride-2 3x3 convs,
+# 9 residual blocks, mirrored up path); ngf / norm / output are not given: CycleGAN's
+# (the seed's generators and PatchGANs are "without modification" those of [7], [9]).
+# ndf_fa: D_FA's architecture is not in the seed; 64 is ours.
+_PDA_LAMBDAS: dict[str, Any] = {"lambda_d": 1.0, "lambda_b": 1.0, "lambda_cyc": 1.0,
+                                "lambda_da": 1.0, "lambda_identity": 0.0,
+                                "lambda_paired": 0.0, "target_subset": 2}
+
+DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
+    # no identity loss: 4 instead of 6 generator passes per step, same result here
+    # (stm_cu111 test PSNR 20.80 vs 20.79 dB with lambda_identity 0.5)
+    "cyclegan": {**_GEN_TINY, **_DISC_TINY, "gan_loss": "lsgan", "lambda_cyc": 10.0,
+                 "lambda_identity": 0.0, "lambda_paired": 0.0},
+    # ResNet generator (residual) instead of the U-Net: a 48^2 crop cannot hold unet_256's
+    # 8 down-samplings, and the tiny ResNet starts from the identity.
+    "pix2pix": {"gen_arch": "resnet", **_GEN_TINY, "unet_downs": 4, **_DISC_TINY,
+                "gan_norm": "batch", "gan_loss": "lsgan", "lambda_l1": 100.0},
+    # lambda_cyc 10 (CycleGAN's lambda) instead of the seed's 1: with 1 the adversarial terms
+    # pull G_D away from the input within ~50 steps (stm_cu111 val PSNR 20.3 -> 19.0 dB by
+    # step 150); with 10 G_D stays content-preserving for ~150 steps (best val 20.4-20.5).
+    "pdanet_da": {**_GEN_TINY, **_DISC_TINY, "gan_loss": "lsgan", **_PDA_LAMBDAS,
+                  "lambda_cyc": 10.0},
+    "pdanet_da_ws": {**_GEN_TINY, **_DISC_TINY, "gan_loss": "lsgan", **_PDA_LAMBDAS,
+                     "lambda_cyc": 10.0},
+    "pdanet": {**_GEN_TINY, **_DISC_TINY, "ndf_fa": 16, "gan_loss": "lsgan", **_PDA_LAMBDAS,
+               "lambda_cyc": 10.0, "lambda_fa": 0.1},
+}
+
+PAPER_HPARAMS: dict[str, dict[str, Any]] = {
+    "cyclegan": {**_GEN_PAPER, **_DISC_PAPER, "gan_loss": "lsgan", "lambda_cyc": 10.0,
+                 "lambda_identity": 0.5, "lambda_paired": 0.0},
+    # pix2pix (Isola et al. 2017, CVPR) §3.3, App. 6.1-6.2 and the official code: U-Net
+    # generator unet_256 (8 down-samplings, C64-C128-C256-C512-C512-C512-C512-C512), batch
+    # norm, dropout 0.5 (in the three ngf*8 up blocks after the innermost), tanh; 70x70
+    # PatchGAN on cat(y, x), ndf 64; vanilla GAN loss (--gan_mode vanilla = BCE); L1 weight
+    # lambda = 100 (§4 / code default --lambda_L1 100). n_blocks unused with gen_arch unet.
+    "pix2pix": {"gen_arch": "unet", "ngf": 64, "n_blocks": 9, "outer_kernel": 7,
+                "unet_downs": 8, "gan_norm": "batch", "output": "tanh", "dropout": 0.5, **_DISC_PAPER,
+                "gan_loss": "bce", "lambda_l1": 100.0},
+    "pdanet_da": {**_GEN_PAPER, **_DISC_PAPER, "gan_loss": "bce", **_PDA_LAMBDAS},
+    "pdanet_da_ws": {**_GEN_PAPER, **_DISC_PAPER, "gan_loss": "bce", **_PDA_LAMBDAS},
+    "pdanet": {**_GEN_PAPER, **_DISC_PAPER, "ndf_fa": 64, "gan_loss": "bce", **_PDA_LAMBDAS,
+               "lambda_fa": 0.1},
+}
+
+_CHOICES: dict[str, tuple[Any, ...]] = {
+    "gan_norm": ("instance", "batch", "none"),
+    "output": ("tanh", "residual"),
+    "gan_loss": ("lsgan", "bce"),
+    "gen_arch": ("resnet", "unet"),
+}
+_POSITIVE_INTS = ("ngf", "ndf", "ndf_fa", "n_layers_d", "outer_kernel")
+_NONNEGATIVE = ("lambda_cyc", "lambda_identity", "lambda_l1", "lambda_d", "lambda_b",
+                "lambda_da", "lambda_fa", "lambda_paired")
 
 
 def check_value(model: str, key: str, value: Any) -> None:
     """Validate a GAN-only hyper-parameter (shared keys are checked by hparams)."""
+    where = f"model {model!r}: hyper-parameter {key!r} = {value!r}"
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise ValueError(f"{where}; allowed: {list(_CHOICES[key])}")
+    if key in _POSITIVE_INTS and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+        raise ValueError(f"{where} must be a positive integer")
+    if key == "unet_downs" and (isinstance(value, bool) or not isinstance(value, int)
+                                or not 2 <= value <= 10):
+        raise ValueError(f"{where} must be an integer in [2, 10]")
+    if key == "outer_kernel" and value % 2 == 0:
+        raise ValueError(f"{where} must be odd")
+    if key == "n_layers_d" and value > 6:
+        raise ValueError(f"{where} must be <= 6")
+    if key == "target_subset" and (isinstance(value, bool) or not isinstance(value, int)
+                                   or value < 0):
+        raise ValueError(f"{where} must be an integer >= 0 (a subset index)")
+    if key in _NONNEGATIVE and (isinstance(value, bool) or not isinstance(value, int | float)
+                                or value < 0):
+        raise ValueError(f"{where} must be a number >= 0")

@@ -1,45 +1,49 @@
 #!/usr/bin/env bash
-# Checks on a finished embedded run: outputs exist, a rerun has nothing to do, and a
-# deleted shard is rebuilt (alone with its dependents) bit-identically.
+# Checks on a finished run (SNAKE_CONFIG: the --configfile it used, if any): outputs exist,
+# a rerun has nothing to do, and a deleted shard is rebuilt bit-identically.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=.venv/bin
+CONF=()
+[ -n "${SNAKE_CONFIG:-}" ] && CONF=(--configfile "$SNAKE_CONFIG" --replace-workflow-config)
 for f in results/tables/simart_metrics.csv results/tables/simart_metrics.md \
          results/figures/fig1_artifacts.png results/figures/fig1_artifacts.pdf \
          results/metrics/simart/TEM/wiener.parquet; do
   test -s "$f" || { echo "missing output: $f"; exit 1; }
 done
 cat results/tables/simart_metrics.md
-for f in results/models/simart/TEM/unet/summary.json results/models/lm/all/n2v/log.csv \
-         results/metrics/stem_lattice/L3/pinned.parquet results/metrics/stm_cu111/experimental/unet_rcan.parquet; do
+for f in results/models/simart/TEM/unet/summary.json results/models/lm/all/cond_ddpm/log.csv \
+         results/metrics/stem_lattice/L5/n2v.parquet results/metrics/stm_cu111/experimental/pdanet.parquet; do
   test -s "$f" || { echo "missing output: $f"; exit 1; }
 done
 echo "-- learned models vs the noisy input: mean (median) test PSNR difference per cell, dB"
 $B/python - <<'PY'
 import pandas as pd
 t = pd.read_csv("results/tables/simart_metrics.csv")
-learned = ["unet", "care", "dncnn", "n2n", "n2v", "pinned", "unet_rcan"]
+classical = ["noisy", "wiener", "richardson_lucy", "bm3d", "tip_erosion"]
+learned = sorted(set(t["model"]) - set(classical))
+pd.set_option("display.width", 250)
 for stat in ("mean", "median"):
     p = t.pivot_table(index=["dataset", "modality"], columns="model", values=f"psnr_{stat}")
     d = p[[m for m in learned if m in p]].sub(p["noisy"], axis=0)
-    print(f"{stat}:\n{d.round(2).to_string()}")
+    print(f"{stat}:\n{d.round(2).T.to_string()}")
 PY
 
 echo "-- rerun: nothing to be done"
-$B/snakemake --cores 2 -n 2>&1 | tee /tmp/simart_rerun.txt | tail -3
+$B/snakemake --cores 2 -n "${CONF[@]}" 2>&1 | tee /tmp/simart_rerun.txt | tail -3
 grep -q "Nothing to be done" /tmp/simart_rerun.txt
 
 echo "-- delete one shard, rebuild: bit-identical"
 shard=results/simart/shards/SEM/test/0000
 sha256sum "$shard.h5" "$shard.parquet" > /tmp/simart_sha.txt
 rm "$shard.h5"
-$B/snakemake --cores 2 -n --quiet rules 2>&1 | tee /tmp/simart_plan.txt
+$B/snakemake --cores 2 -n --quiet rules "${CONF[@]}" 2>&1 | tee /tmp/simart_plan.txt
 # exactly one shard is simulated again; everything else upstream is up to date
 grep -E "^simulate_shard +1$" /tmp/simart_plan.txt
 if grep -E "^source_catalog" /tmp/simart_plan.txt; then echo "catalog rebuilt"; exit 1; fi
 # rebuild the shard alone (its dependents -- every model's predictions of test shard 0000
 # of all modalities -- would take minutes and are not what is checked here)
-$B/snakemake "$shard.h5" --cores 2 --quiet
+$B/snakemake "$shard.h5" --cores 2 --quiet "${CONF[@]}"
 sha256sum -c /tmp/simart_sha.txt
 
 echo "-- Slurm profile plans the paper-scale DAG"

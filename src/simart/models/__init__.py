@@ -8,7 +8,10 @@ validation -- must not import torch, and importing a submodule runs this file fi
 
 Models (``name``: class, module): ``unet``: UNet, ``care``: CARE, ``n2n``: N2N (unet.py);
 ``dncnn``: DnCNN (dncnn.py); ``n2v``: N2V (n2v.py); ``pinned``: PINNED (pinned.py);
-``unet_rcan``: UNetRCAN (rcan.py).
+``unet_rcan``: UNetRCAN (rcan.py); diffusion models (diffusion_registry.py): ``pcsd`` and its
+ablations ``pcsd_*`` (pcsd.py), ``pi_ddpm`` / ``pi_ddpm_plain`` (pi_ddpm.py), ``cond_ddpm``
+(cond_ddpm.py); GANs (gan_registry.py): ``cyclegan``, ``pix2pix``, ``pdanet_da``,
+``pdanet_da_ws``, ``pdanet`` (cyclegan.py, pix2pix.py, pdanet.py on gan.py).
 """
 
 from __future__ import annotations

@@ -4,15 +4,238 @@ conditional DDPM), as torch-free data merged into :mod:`simart.models.hparams`.
 ``DEFAULT_HPARAMS`` (tiny, embedded CPU run), ``PAPER_HPARAMS`` (the seeds' settings, each
 value's source in a comment) and ``check_value(model, key, value)`` for the keys only these
 models have (raise ``ValueError``).
+
+Keys shared by the three models:
+
+* ``schedule`` (``cosine`` | ``linear``), ``T`` (diffusion steps);
+* sampling defaults, changed per evaluation variant by ``set_sampling`` (same names):
+  ``sampler`` (``ddpm``: ancestral over all T steps | ``ddim``), ``steps`` (DDIM steps;
+  T for ddpm), ``eta`` (physics-guidance strength; PCSD, PI-DDPM), ``eta_ddim`` (DDIM
+  stochasticity, 0 = deterministic), ``n_samples`` (samples averaged into the estimate),
+  ``variance`` (DDPM's ``beta`` | ``beta_tilde``), ``clip_x0`` (clip Tweedie's estimate to
+  the clean range at every step).
+
+Embedded budget (one CPU thread): one training step of 8 x 64^2 crops in ~40 ms and the
+16 test images of 128^2 of one shard sampled in ~10 s (PCSD) / ~20 s (conditional DDPM,
+all samples): tiny networks (8-16 channels, 2 down-samplings) and 20-step deterministic
+DDIM by default; the papers' samplers (T-step DDPM, 15 samples) are the ``PAPER_HPARAMS``
+and ``set_sampling`` variants.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {}
-PAPER_HPARAMS: dict[str, dict[str, Any]] = {}
+# -------------------------------------------------------------------------- PCSD
+_PCSD_LOSSES: dict[str, Any] = {
+    # seed 000 eq. 26: lambda_1..5 = 1.0, 0.5, 0.5, 0.1, 0.01
+    "lambda_diff": 1.0, "lambda_phys": 0.5, "lambda_cycle": 0.5, "lambda_perc": 0.1,
+    "lambda_tv": 0.01,
+}
+_PCSD_COMMON: dict[str, Any] = {
+    **_PCSD_LOSSES,
+    "schedule": "cosine",      # seed 000 §3.2.1: cosine schedule
+    "T": 1000,                 # seed 000 §3.2.1: T = 1000
+    "n_modalities": 4,         # seed 000 §3.4.2: four modalities (AFM, TEM, SEM, STEM)
+    "modality_cond": True,     # seed 000 §3.4.2 (False: pcsd_no_modality)
+    "param_cond": True,        # seed 000 §3.4.1: "input: ... and physics parameters theta_m"
+    "cycle_t": 0.5,            # ours: timestep (fraction of T) of the one-step cycle surrogate
+    "cycle_fraction": 1.0,     # ours: fraction of the batch in the cycle pass
+    "afm_mode": "exact",       # ours: exact dilation (sparse gradient); "soft" = dense, slower
+    "vgg_weights": "",         # "" = $TORCH_HOME/hub/checkpoints/vgg19-dcbbe1d0.pth
+    "guide_wrt": "x_t",        # seed 000 Alg. 2: grad w.r.t. x_t (x0: w.r.t. x0_hat, ours)
+    "guide_loss": "l1",        # seed 000 eq. 21: L1 (l2 = 0.5 ||P(x0_hat) - y||^2)
+    "guide_scale": 1.0,        # ours: L_guide = guide_scale * ||P(x0_hat) - y|| (sum)
+    "guide_min_abar": 0.05,    # ours: no guidance where abar_t < this (gradient ~ 1/abar_t)
+    "eta": 0.5,                # seed 000 §3.6: guidance scale eta = 0.5
+    "eta_ddim": 0.0,           # deterministic DDIM
+    "n_samples": 1,            # one sample per image (seed 000 does not average)
+    "variance": "beta",        # seed 000 eq. 10 sigma_t^2 (Ho et al.'s sigma_t^2 = beta_t)
+    "clip_x0": True,           # ours: clean images lie in [0, 1] ([-1, 1] in model space)
+}
+_PCSD_TINY: dict[str, Any] = {
+    **_PCSD_COMMON,
+    "width": 8, "mults": [1, 2, 4], "blocks": 1, "emb_dim": 32, "heads": 2, "ff_dim": 64,
+    "groups": 4, "stem": 1, "cycle_fraction": 0.25,
+    # embedded estimate (chosen on the embedded shards' test + val images, 300 training
+    # steps): start from the measurement at 0.3 T (seed 000 Alg. 2's x_T = y, conditional
+    # form), 5 DDIM steps, stop at 0.1 T with Tweedie's estimate, mean of 2 samples;
+    # guidance = one gradient step on 0.5 ||P(x0_hat) - y||^2 per step w.r.t. x0_hat (no
+    # backward through the network) of size eta * guide_scale = 0.5 * 12 in model space
+    # (1.5 in data units, below Landweber's limit 2 / ||P||^2); seed 000's L1 sign-gradient
+    # w.r.t. x_t overshoots or does nothing at this scale
+    "sampler": "ddim", "steps": 5, "start": 0.3, "stop": 0.1, "n_samples": 2,
+    "guide_wrt": "x0", "guide_loss": "l2", "guide_scale": 12.0,
+    # start from the measurement: EDM-style skip around y (see DiffusionModel.eps_from_output)
+    "precond": "measurement", "sigma_data": 0.5,
+}
+# seed 000 §3.4: 4 down-sampling residual blocks (2 3x3 convs, GroupNorm, SiLU), levels
+# 256 -> 128 -> 64 -> 32 -> 16 for 512^2 inputs (stem 2: pixel-unshuffle to 256^2),
+# transformer bottleneck with 8 heads and feed-forward 1024, 128-d modality embedding,
+# ~48.7 M parameters (Table 6). Widths / blocks per level are not given: 128 x [1, 2, 3, 3, 3]
+# (bottleneck 384 channels = 8 heads of 48) with 2 residual blocks per level is OUR choice,
+# giving 48.41 M parameters (~48.7 M; tests/test_diffusion_models.py pins it).
+# Sampling: 1000 DDPM steps (§4.4 "Inference: 1000 DDPM steps"); fast variant DDIM 250.
+# Training (§4.4): 200k iterations, batch 32, AdamW (0.9, 0.999), wd 0.05, lr 1e-4 cosine
+# to 1e-6.
+_PCSD_PAPER: dict[str, Any] = {
+    **_PCSD_COMMON,
+    "width": 128, "mults": [1, 2, 3, 3, 3], "blocks": 2, "emb_dim": 128, "heads": 8,
+    "ff_dim": 1024, "groups": 32, "stem": 2,
+    "sampler": "ddpm", "steps": 1000,
+    "precond": "none", "sigma_data": 0.5, "stop": 0.0, "start": 1.0,
+}
+PCSD_ABLATIONS: dict[str, dict[str, Any]] = {
+    "pcsd_no_physics": {"lambda_phys": 0.0, "eta": 0.0},
+    "pcsd_no_modality": {"modality_cond": False},
+    "pcsd_no_cycle": {"lambda_cycle": 0.0},
+    "pcsd_no_perceptual": {"lambda_perc": 0.0},
+    "pcsd_no_tv": {"lambda_tv": 0.0},
+    "pcsd_diffusion_only": {"lambda_phys": 0.0, "lambda_cycle": 0.0, "lambda_perc": 0.0,
+                            "lambda_tv": 0.0, "eta": 0.0},
+    "pcsd_physics_only": {"lambda_diff": 0.0, "lambda_cycle": 0.0, "lambda_perc": 0.0,
+                          "lambda_tv": 0.0},
+}
+
+# ------------------------------------------------------------------------ PI-DDPM
+_PI_COMMON: dict[str, Any] = {
+    "eta": 10.0,               # seed 002: nu_t = eta sqrt(gamma_t) / ||g||, eta = 10
+    "physics": True,           # False: pi_ddpm_plain (the seed's DDPM ablation)
+    "reg": "l1",               # seed 002 Fig. 5: L1 or L2 regulariser R (which is best: not
+                               #   stated; L1 = sparsity of fluorescence, ours)
+    "reg_weight": 0.01,        # ours: lambda_t (constant) of R (not given in seed 002)
+    "continuous_gamma": True,  # seed 002 Alg. 1: gamma ~ p(gamma) (SR3: U(abar_t, abar_{t-1}))
+    "eta_ddim": 0.0,
+    "n_samples": 1,
+    "variance": "beta",        # seed 002 Alg. 2: + sqrt(beta_t) eps
+    "clip_x0": True,
+}
+_PI_TINY: dict[str, Any] = {
+    **_PI_COMMON,
+    "width": 8, "mults": [1, 2, 4], "emb_dim": 32,
+    "schedule": "linear", "T": 1000,
+    # embedded: 20-step DDIM from noise, mean of 2 samples (measured on the lm shards:
+    # +0.9 dB over one sample; the seed's Algorithm 2 = one T-step DDPM sample)
+    "sampler": "ddim", "steps": 20, "n_samples": 2,
+    "precond": "measurement", "sigma_data": 0.5, "stop": 0.0, "start": 1.0,
+}
+# seed 002 Fig. 1d: U-Net of conv blocks with instance normalisation, bilinear up-sampling,
+# conditioned by concatenating the widefield image. Channel widths, depth, T and the
+# schedule are not given: SR3's (Saharia et al. 2022, the conditional DDPM it builds on)
+# 64 x [1, 2, 4, 8], and Ho et al.'s linear schedule with T = 1000 (ours). Sampling:
+# Algorithm 2 = ancestral DDPM over all T steps. Training (seed 002 "Training details"):
+# batch 16, 1 M pre-training + 800 k fine-tuning iterations.
+_PI_PAPER: dict[str, Any] = {
+    **_PI_COMMON,
+    "width": 64, "mults": [1, 2, 4, 8], "emb_dim": 256,
+    "schedule": "linear", "T": 1000,
+    "sampler": "ddpm", "steps": 1000,
+    "precond": "none", "sigma_data": 0.5, "stop": 0.0, "start": 1.0,
+}
+
+# --------------------------------------------------------------- conditional DDPM
+_COND_COMMON: dict[str, Any] = {
+    "schedule": "cosine",      # seed 004 §3.4: cosine variance schedule, offset s = 8e-3
+    "cosine_s": 8e-3,          # seed 004 §3.4
+    "T": 200,                  # seed 004 §3.4: T = 200
+    "entropy": "histogram",    # seed 004 eq. 16: entropy of the samples' 8-bit values
+    "entropy_bins": 256,       # seed 004 eq. 16 (8-bit images: 256 levels)
+    "res_balance": 0.3,        # EDM2 (Karras et al. 2024) defaults
+    "attn_balance": 0.3,
+    "concat_balance": 0.5,
+    "mp_lr_scale": 1.0,        # EDM2 weights at unit RMS (its lr ~1e-2; seed 004: 2e-4)
+    "eta_ddim": 0.0,
+    "variance": "beta",        # seed 004 eq. 7: + sqrt(1 - alpha_t) eps
+    "clip_x0": True,
+}
+_COND_TINY: dict[str, Any] = {
+    **_COND_COMMON,
+    "width": 8, "mults": [1, 2, 2], "blocks": 1, "emb_dim": 32, "noise_dim": 16,
+    "heads": 1, "attn_levels": [], "mp_lr_scale": 10.0,
+    # embedded: 10-step DDIM, 4 samples averaged (DDPM-avg); the paper's 200 steps x 15
+    # samples are a set_sampling variant
+    "sampler": "ddim", "steps": 10, "n_samples": 4,
+    "precond": "measurement", "sigma_data": 0.5, "stop": 0.0, "start": 1.0,
+}
+# seed 004 §3.3 / S7: EDM2-style magnitude-preserving U-Net (Karras et al. 2024), two
+# blocks per resolution level, self-attention at resolution 32 with 32 heads (level 3 of
+# 256^2 images), Fourier embedding of abar_t. Base width and multipliers are not given:
+# EDM2-XS's 128 x [1, 2, 3, 4] (ours; 96.0 M parameters with 2 blocks per level),
+# attention also in the decoder's first block as in EDM2. Sampling: DDPM over T = 200 (eq. 7), DDPM-avg of N = 15 samples (§4, S5).
+# Training (§3.4): AdamW, batch 8, lr 2e-4 with cosine annealing.
+_COND_PAPER: dict[str, Any] = {
+    **_COND_COMMON,
+    "width": 128, "mults": [1, 2, 3, 4], "blocks": 2, "emb_dim": 512, "noise_dim": 128,
+    "heads": 32, "attn_levels": [3],
+    "sampler": "ddpm", "steps": 200, "n_samples": 15,
+    "precond": "none", "sigma_data": 0.5, "stop": 0.0, "start": 1.0,
+}
+
+DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
+    "pcsd": dict(_PCSD_TINY),
+    **{name: {**_PCSD_TINY, **change} for name, change in PCSD_ABLATIONS.items()},
+    "pi_ddpm": dict(_PI_TINY),
+    "pi_ddpm_plain": {**_PI_TINY, "physics": False, "eta": 0.0},
+    "cond_ddpm": dict(_COND_TINY),
+}
+PAPER_HPARAMS: dict[str, dict[str, Any]] = {
+    "pcsd": dict(_PCSD_PAPER),
+    **{name: {**_PCSD_PAPER, **change} for name, change in PCSD_ABLATIONS.items()},
+    "pi_ddpm": dict(_PI_PAPER),
+    "pi_ddpm_plain": {**_PI_PAPER, "physics": False, "eta": 0.0},
+    "cond_ddpm": dict(_COND_PAPER),
+}
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "precond": ("none", "measurement"),
+    "schedule": ("cosine", "linear"), "sampler": ("ddpm", "ddim"),
+    "variance": ("beta", "beta_tilde"), "afm_mode": ("exact", "soft"),
+    "reg": ("none", "l1", "l2"), "guide_loss": ("l1", "l2"),
+    "guide_wrt": ("x_t", "x0"), "entropy": ("histogram", "gaussian"),
+}
+_POS_INTS = ("T", "steps", "n_samples", "blocks", "emb_dim", "heads", "ff_dim", "groups",
+             "n_modalities", "noise_dim", "entropy_bins")
+_POSITIVE = ("mp_lr_scale",)
+_NONNEG = ("lambda_diff", "lambda_phys", "lambda_cycle", "lambda_perc", "lambda_tv", "eta",
+           "eta_ddim", "guide_scale", "reg_weight")
+_BOOLS = ("modality_cond", "param_cond", "clip_x0", "physics", "continuous_gamma")
+_UNIT = ("start", "cycle_t", "cycle_fraction", "guide_min_abar", "res_balance", "attn_balance", "concat_balance")
+
+
+def _number(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v)
 
 
 def check_value(model: str, key: str, value: Any) -> None:
     """Validate a diffusion-only hyper-parameter (shared keys are checked by hparams)."""
+    where = f"model {model!r}: hyper-parameter {key!r} = {value!r}"
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise ValueError(f"{where}; allowed: {list(_CHOICES[key])}")
+    if key in _POS_INTS and (isinstance(value, bool) or not isinstance(value, int)
+                             or value < 1):
+        raise ValueError(f"{where} must be a positive integer")
+    if key in _NONNEG and not (_number(value) and value >= 0):
+        raise ValueError(f"{where} must be a number >= 0")
+    if key in _POSITIVE and not (_number(value) and value > 0):
+        raise ValueError(f"{where} must be a number > 0")
+    if key in _BOOLS and not isinstance(value, bool):
+        raise ValueError(f"{where} must be true or false")
+    if key in _UNIT and not (_number(value) and 0 <= value <= 1):
+        raise ValueError(f"{where} must be in [0, 1]")
+    if key == "stop" and not (_number(value) and 0 <= value < 1):
+        raise ValueError(f"{where} must be in [0, 1)")
+    if key == "sigma_data" and not (_number(value) and value > 0):
+        raise ValueError(f"{where} must be > 0")
+    if key == "cosine_s" and not (_number(value) and 0 < value < 1):
+        raise ValueError(f"{where} must be in (0, 1)")
+    if key == "stem" and value not in (1, 2):
+        raise ValueError(f"{where}; allowed: [1, 2]")
+    if key == "mults" and not (isinstance(value, list | tuple) and len(value) >= 1 and all(
+            not isinstance(m, bool) and isinstance(m, int) and m >= 1 for m in value)):
+        raise ValueError(f"{where} must be a non-empty list of positive integers")
+    if key == "attn_levels" and not (isinstance(value, list | tuple) and all(
+            not isinstance(m, bool) and isinstance(m, int) and m >= 0 for m in value)):
+        raise ValueError(f"{where} must be a list of level indices >= 0")
+    if key == "vgg_weights" and not isinstance(value, str):
+        raise ValueError(f"{where} must be a path string ('' = the default location)")

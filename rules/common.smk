@@ -58,10 +58,10 @@ def all_shards():
 def eval_entry(name):
     """(trained model, set_sampling options, fixed training group or None) of an
     evaluation row: a model, a variant (evaluate.variants) or a cross-modal row."""
-    if name in CFG.evaluate.variants:
+    if name in CFG.evaluate.active_variants():
         var = CFG.evaluate.variants[name]
         return var.model, dict(var.sampling), None
-    for m in CFG.evaluate.cross_modal:
+    for m in (m for m in CFG.evaluate.cross_modal if m in MODELS):
         for mod in MODALITIES:
             if name == f"{m}_from_{mod}":
                 return m, {}, mod
@@ -118,7 +118,7 @@ def all_trained():
            if model_applies(m, d, CFG.evaluate.model_datasets) for g in v.groups_for(m)]
     if "simart" in VIEWS:
         out += [weights_path("simart", mod, m) for m in CFG.evaluate.cross_modal
-                for mod in MODALITIES]
+                if m in MODELS for mod in MODALITIES]
     return out
 
 

@@ -98,3 +98,17 @@ def test_overrides_merge_over_physics_defaults():
     spec = param_specs(validate_config(raw), "STEM")
     assert spec["aperture_mrad"] == [0.0, 10.0]
     assert "poisson_counts" in spec and "probe_sigma_nm" in spec
+
+
+def test_variants_and_cross_modal_rows_follow_the_evaluated_models():
+    from simart.config import validate_config
+
+    raw = {"evaluate": {"models": ["noisy", "pcsd"],
+                        "variants": {"pcsd_eta0": {"model": "pcsd", "sampling": {"eta": 0.0}},
+                                     "other": {"model": "unet"}},
+                        "cross_modal": ["pcsd", "unet"]}}
+    cfg = validate_config(raw)
+    assert cfg.evaluate.study_names(["AFM", "TEM"]) == ["pcsd_eta0", "pcsd_from_AFM",
+                                                        "pcsd_from_TEM"]
+    with pytest.raises(ConfigError, match="variants"):
+        validate_config({"evaluate": {"variants": {"pcsd": {"model": "pcsd"}}}})

@@ -182,22 +182,22 @@ class EvaluateConfig(_Strict):
     def _studies(self) -> EvaluateConfig:
         import re
 
-        for name, var in self.variants.items():
+        for name in self.variants:
             if not re.match(_NAME, name) or name in CLASSICAL_MODELS + LEARNED_MODELS:
                 raise ValueError(f"variants: name {name!r} must match {_NAME} and not be a "
                                  "model's name")
-            if var.model not in self.models:
-                raise ValueError(f"variants.{name}.model: {var.model!r} is not in "
-                                 "evaluate.models (a variant samples a trained model)")
-        for m in self.cross_modal:
-            if m not in self.models:
-                raise ValueError(f"cross_modal: {m!r} is not in evaluate.models")
         return self
 
+    def active_variants(self) -> dict[str, VariantConfig]:
+        """The variants whose model is evaluated (a config that narrows ``models`` -- e.g.
+        a --configfile on top of config.yaml -- drops the others' rows, no error)."""
+        return {k: v for k, v in self.variants.items() if v.model in self.models}
+
     def study_names(self, modalities: list[str]) -> list[str]:
-        """Evaluation rows besides the models: variants, then cross-modal rows."""
-        return [*self.variants, *(f"{m}_from_{mod}" for m in self.cross_modal
-                                  for mod in modalities)]
+        """Evaluation rows besides the models: active variants, then cross-modal rows of
+        the cross_modal models that are evaluated."""
+        return [*self.active_variants(), *(f"{m}_from_{mod}" for m in self.cross_modal
+                                           if m in self.models for mod in modalities)]
 
 
 class TrainSettingsConfig(_Strict):

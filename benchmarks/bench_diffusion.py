@@ -163,7 +163,7 @@ def main() -> None:
           f"({'shard ' + a.shard if a.shard else 'synthetic SEM'}); noisy input PSNR "
           f"{psnr(yt, xt):.2f} dB")
     scale = (512 / size) ** 2
-    head = f"{'model':<10} {'sampling':<34} {'s/img':>9} {'s/512^2':>12} {'PSNR dB':>8}"
+    head = f"{'model':<10} {'sampling':<52} {'s/img':>9} {'s/512^2':>12} {'PSNR dB':>8}"
     print(head)
     table = DEFAULT_HPARAMS if a.hparams == "default" else PAPER_HPARAMS
     for name in a.models:
@@ -184,7 +184,7 @@ def main() -> None:
             t, p = run_config(model, yt, xt, params if "params" in model.predict_needs
                               else None, opts, device)
             est = f"{t * scale:9.2f} est." if size != 512 else f"{t:12.2f}"
-            print(f"{name:<10} {label:<34} {t:9.3f} {est:>12} {p:8.2f}", flush=True)
+            print(f"{name:<10} {label:<52} {t:9.3f} {est:>12} {p:8.2f}", flush=True)
         model.set_sampling(**defaults)
 
 

@@ -300,3 +300,15 @@ def test_sample_stats_mean_std_entropy():
         D.sample_stats(s, entropy="renyi")
     one = D.sample_stats(s[:1])
     assert (one["std"] == 0).all()
+
+
+# ------------------------------------------------------- deterministic building blocks
+
+def test_bilinear_upsampling_and_attention_match_torch():
+    for shape in [(2, 3, 5, 7), (1, 1, 1, 1)]:
+        x = torch.randn(shape, generator=gen(20), dtype=torch.float64)
+        ref = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        assert torch.allclose(D.upsample_bilinear2x(x), ref, atol=1e-12)
+    q, k, v = (torch.randn((2, 3, 10, 4), generator=gen(21 + i)) for i in range(3))
+    explicit = torch.softmax(q @ k.transpose(-1, -2) / 2.0, dim=-1) @ v
+    assert torch.allclose(D.attention(q, k, v), explicit, atol=1e-5)

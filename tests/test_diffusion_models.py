@@ -363,6 +363,16 @@ def test_pi_ddpm_physics_gradient_and_training_target():
     assert logs["physics_shift"] == 0 and logs["loss"] == pytest.approx(logs["diffusion"])
 
 
+def test_cached_operator_equals_the_dataset_operator():
+    x = torch.rand((2, 1, 20, 24), generator=torch.Generator().manual_seed(0))
+    p = stack_params([{k: float(v[0]) for k, v in lm_params(1).items()},
+                      {k: float(v[0]) for k, v in lm_params(1, confocal=True).items()}])
+    op = D.forward_operator(p, (20, 24), "cpu")
+    assert torch.allclose(op(x), D.physics_forward(x, p), atol=1e-5)
+    ps = simart_params("TEM", 2)
+    assert torch.equal(D.forward_operator(ps, (20, 24), "cpu")(x), D.physics_forward(x, ps))
+
+
 def test_pi_ddpm_sampling_uses_the_physics_term():
     torch.manual_seed(0)
     model = build_model("pi_ddpm").eval()

@@ -56,6 +56,7 @@ from torch import Tensor, nn
 from simart.models.base import Batch
 from simart.train.diffusion import (
     DiffusionModel,
+    attention,
     pad_to_multiple,
     q_sample,
     randn,
@@ -178,8 +179,8 @@ class MPBlock(nn.Module):
             b, ch, h, w = x.shape
             y = self.attn_qkv(x).reshape(b, self.heads, -1, 3, h * w)
             q, k, v = mp_normalize(y, dim=2).unbind(3)  # (B, heads, C/heads, N)
-            a = F.scaled_dot_product_attention(q.transpose(-1, -2), k.transpose(-1, -2),
-                                               v.transpose(-1, -2))  # (B, heads, N, C/h)
+            a = attention(q.transpose(-1, -2), k.transpose(-1, -2),
+                          v.transpose(-1, -2))  # (B, heads, N, C/heads)
             y = self.attn_proj(a.transpose(-1, -2).reshape(b, ch, h, w))
             x = mp_sum(x, y, t=self.attn_balance)
         if self.clip_act is not None:
@@ -325,9 +326,11 @@ class CondDDPM(DiffusionModel):
         stats = sample_stats(s, entropy=h["entropy"], bins=h["entropy_bins"])
         out = {"prediction": stats["mean"], "std": stats["std"], "entropy": stats["entropy"],
                "sample_1": s[0]}
-        csum = s.cumsum(0)
-        for k in mean_counts(n):
-            out[f"mean_n{k}"] = csum[k - 1] / k
+        want, running = set(mean_counts(n)), torch.zeros_like(s[0])
+        for k in range(1, n + 1):  # running means (no cumsum: not deterministic on CUDA)
+            running = running + s[k - 1]
+            if k in want:
+                out[f"mean_n{k}"] = running / k
         return out
 
 

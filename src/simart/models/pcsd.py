@@ -110,6 +110,8 @@ from torch import Tensor, nn
 from simart.models.base import Batch
 from simart.train.diffusion import (
     DiffusionModel,
+    attention,
+    forward_operator,
     loss_guidance,
     pad_to_multiple,
     param_features,
@@ -156,16 +158,17 @@ class AdaGN(nn.Module):
 
     def forward(self, h: Tensor, emb: Tensor) -> Tensor:
         gamma, beta = self.proj(F.silu(emb))[:, :, None, None].chunk(2, dim=1)
-        return self.norm(h) * (1 + gamma) + beta
+        return torch.addcmul(beta, self.norm(h), 1 + gamma)
 
 
 class ResBlock(nn.Module):
-    """``x + conv(SiLU(AdaGN(conv(SiLU(AdaGN(x))))))`` (1x1 conv on the skip when the
-    width changes); the second conv starts at zero."""
+    """``skip(x) + conv(SiLU(AdaGN(conv(SiLU(GN(x))), emb)))`` (1x1 conv on the skip when
+    the width changes; the conditioning enters through the block's second normalisation,
+    as in Dhariwal & Nichol's scale-shift norm); the second conv starts at zero."""
 
     def __init__(self, cin: int, cout: int, emb_dim: int, groups: int):
         super().__init__()
-        self.n1 = AdaGN(cin, emb_dim, groups)
+        self.n1 = nn.GroupNorm(_groups(cin, groups), cin)
         self.c1 = nn.Conv2d(cin, cout, 3, padding=1)
         self.n2 = AdaGN(cout, emb_dim, groups)
         self.c2 = nn.Conv2d(cout, cout, 3, padding=1)
@@ -174,7 +177,7 @@ class ResBlock(nn.Module):
         self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
 
     def forward(self, x: Tensor, emb: Tensor) -> Tensor:
-        h = self.c1(F.silu(self.n1(x, emb)))
+        h = self.c1(F.silu(self.n1(x)))
         h = self.c2(F.silu(self.n2(h, emb)))
         return self.skip(x) + h
 
@@ -202,7 +205,7 @@ class TransformerBlock(nn.Module):
         t = x.flatten(2).transpose(1, 2)  # (B, N, C)
         q, k, v = self.qkv(self.n1(t)).reshape(b, h * w, 3, self.heads, c // self.heads
                                                ).permute(2, 0, 3, 1, 4)
-        a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, h * w, c)
+        a = attention(q, k, v).transpose(1, 2).reshape(b, h * w, c)
         t = t + self.proj(a)
         t = t + self.ff(self.n2(t))
         return t.transpose(1, 2).reshape(b, c, h, w)
@@ -497,14 +500,19 @@ class PCSD(DiffusionModel):
 
     # -- sampling
     def guidance_loss(self, params: dict[str, Tensor]):
-        """``L_guide(x0_hat, y, t)`` per image (see the module docstring)."""
+        """``L_guide(x0_hat, y, t)`` per image (see the module docstring); the operator is
+        built once per image size (fluorescence: transfer functions) for all steps."""
         h = self.hparams
         min_abar = float(h["guide_min_abar"])
         abar = self.sched.alpha_bar
+        ops: dict[tuple, object] = {}
 
         def loss(x0_hat: Tensor, y: Tensor, t: Tensor) -> Tensor:
             on = (abar.to(t.device)[t] >= min_abar).to(x0_hat.dtype)
-            p = physics_forward(to_data_space(x0_hat), params, afm_mode=h["afm_mode"])
+            key = tuple(x0_hat.shape[-2:])
+            if key not in ops:
+                ops[key] = forward_operator(params, key, x0_hat.device, afm_mode=h["afm_mode"])
+            p = ops[key](to_data_space(x0_hat))
             r = p - y
             if h["guide_loss"] == "l1":
                 per = r.abs().flatten(1).sum(1)

@@ -48,12 +48,13 @@ from torch import Tensor, nn
 from simart.models.base import Batch
 from simart.train.diffusion import (
     DiffusionModel,
+    forward_operator,
     pad_to_multiple,
-    physics_forward,
     randn,
     timestep_embedding,
     to_data_space,
     to_model_space,
+    upsample_bilinear2x,
 )
 
 
@@ -109,7 +110,7 @@ class PIUNet(nn.Module):
             skips.append(h)
         skips.pop()
         for block in self.up:
-            h = F.interpolate(h, scale_factor=2, mode="bilinear", align_corners=False)
+            h = upsample_bilinear2x(h)
             h = block(torch.cat([h, skips.pop()], dim=1), emb)
         return self.out(h)
 
@@ -152,14 +153,17 @@ class PIDDPM(DiffusionModel):
         out = self.net(x_t, y_m, gamma.float().sqrt()).float()
         return self.eps_from_output(out, x_t, y_m, gamma)
 
-    def physics_gradient(self, x_t: Tensor, target: Tensor, params: dict[str, Tensor]
-                         ) -> Tensor:
+    def physics_gradient(self, x_t: Tensor, target: Tensor, op) -> Tensor:
         """``g = grad_{x_t} [ ||K x_t - target||^2 + lambda R(x_t) ]`` (model space; K applied
-        in data units, ``K(2x - 1) = 2 K(x) - 1`` since K preserves constants)."""
+        in data units, ``K(2x - 1) = 2 K(x) - 1`` since K preserves constants). ``op``: K
+        (a callable, :func:`simart.train.diffusion.forward_operator`) or the images'
+        parameters."""
         h = self.hparams
+        if isinstance(op, dict):
+            op = forward_operator(op, tuple(x_t.shape[-2:]), x_t.device)
         with torch.enable_grad():
             xg = x_t.detach().requires_grad_(True)
-            kx = to_model_space(physics_forward(to_data_space(xg), params))
+            kx = to_model_space(op(to_data_space(xg)))
             loss = (kx - target).pow(2).flatten(1).sum(1)
             if h["reg"] != "none" and h["reg_weight"] > 0:
                 loss = loss + h["reg_weight"] * regulariser(to_data_space(xg), h["reg"])
@@ -190,9 +194,10 @@ class PIDDPM(DiffusionModel):
             if batch.params is None:
                 raise ValueError(f"model {self.name!r} needs batch.params (the PSF of "
                                  "each image)")
+            op = forward_operator(batch.params, tuple(x0.shape[-2:]), dev)
             with torch.no_grad():
-                x_tilde = to_model_space(physics_forward(batch.x.float(), batch.params))
-            g = self.physics_gradient(x_t, x_tilde, batch.params)
+                x_tilde = to_model_space(op(batch.x.float()))
+            g = self.physics_gradient(x_t, x_tilde, op)
             sigma2 = self.sched.betas.to(dev)[t].float().view(-1, 1, 1, 1)
             shift = sigma2 * nu_t(g, gamma.float(), float(h["eta"])) * g
             target = eps + shift
@@ -224,9 +229,10 @@ class PIDDPM(DiffusionModel):
             bg = params.get("background")
             meas = yp - (bg.to(yp.dtype).view(-1, 1, 1, 1) if bg is not None else 0.0)
             target = to_model_space(meas)
+            op = forward_operator(params, tuple(yp.shape[-2:]), dev)
 
             def guide(x_t: Tensor, x0_hat: Tensor, t: Tensor, _m: Any) -> Tensor:
-                g = self.physics_gradient(x_t, target, params)
+                g = self.physics_gradient(x_t, target, op)
                 return nu_t(g, abar[t].float(), 1.0) * g
 
             guide.through_model = False  # type: ignore[attr-defined]

@@ -31,6 +31,11 @@ the clean image (``alpha_bar_{-1} = 1``).
 * :func:`sample_stats` -- mean of N samples, pixelwise standard deviation and entropy
   (:func:`gaussian_entropy`, :func:`histogram_entropy`).
 
+The model side: :class:`DiffusionModel` (the shared base of the three models: schedule,
+sampling options / ``set_sampling``, the sampler run, the measurement preconditioning),
+:func:`physics_forward` (each image's noiseless forward operator, its dataset and subset
+read from its parameters), :func:`param_features` and :func:`subset_index` (conditioning).
+
 All randomness comes from a passed ``torch.Generator`` (never torch's global generator).
 """
 
@@ -475,9 +480,12 @@ class DiffusionModel(RestorationModel):
       ``variance`` (DDPM's ``beta`` / ``beta_tilde``), ``clip_x0`` (clip Tweedie's
       estimate to the clean images' range [-1, 1] at each step), ``stop`` (stop the chain
       at timestep ``stop * (T - 1)`` and return Tweedie's estimate there: 0 = a full
-      sample, larger = closer to the posterior mean);
+      sample, larger = closer to the posterior mean), ``start`` (1: from N(0, I) at T-1;
+      < 1: from the noised measurement at ``start * (T - 1)``, :meth:`run_sampler`);
     * :meth:`run_sampler`: one sample of the chosen sampler;
-    * images are mapped from [0, 1] to [-1, 1] (:func:`to_model_space`) for the network.
+    * :meth:`eps_from_output`: the epsilon-parameterisation (hparam ``precond``);
+    * images are mapped from [0, 1] to [-1, 1] (:func:`to_model_space`) for the network;
+      ``predict`` pads to the network's size multiple (reflect) and crops back.
     """
 
     needs = ("x",)
@@ -529,8 +537,8 @@ class DiffusionModel(RestorationModel):
         s = self.sampling
         clip = 1.0 if s["clip_x0"] else None
         common = {"guidance": guidance, "strength": strength, "measurement": measurement,
-                      "guidance_mode": guidance_mode, "clip_x0": clip, "device": device,
-                      "extra_step": extra_step}
+                  "guidance_mode": guidance_mode, "clip_x0": clip, "device": device,
+                  "extra_step": extra_step}
         t_stop, t_top = self.t_stop(), self.sched.T - 1
         x_start = None
         if y_start is not None and float(s.get("start", 1.0)) < 1.0:
@@ -646,6 +654,45 @@ def physics_forward(x: Tensor, params: dict[str, Tensor], *, afm_mode: str = "ex
         y = forward_batch(ds, subs, x[idx].float(), sub, p, afm_mode=afm_mode)
         out = out.index_copy(0, idx, y.to(x.dtype))
     return out
+
+
+def attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+    """``softmax(q k^T / sqrt(d)) v`` over the last two dims ((..., N, d) tensors):
+    :func:`torch.nn.functional.scaled_dot_product_attention`, or the explicit product on
+    CUDA when deterministic algorithms are on (the fused kernels' backward may not be)."""
+    if q.is_cuda and torch.are_deterministic_algorithms_enabled():
+        w = torch.softmax((q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1]), dim=-1)
+        return w @ v
+    return torch.nn.functional.scaled_dot_product_attention(q, k, v)
+
+
+def upsample_bilinear2x(x: Tensor) -> Tensor:
+    """2x bilinear up-sampling, equal to ``F.interpolate(x, scale_factor=2, mode="bilinear",
+    align_corners=False)``, as a fixed depthwise transposed convolution after a one-pixel
+    replicate pad (both deterministic on CUDA, unlike interpolate's backward)."""
+    c = x.shape[1]
+    k1 = torch.tensor([0.25, 0.75, 0.75, 0.25], dtype=x.dtype, device=x.device)
+    k = (k1[:, None] * k1[None, :]).expand(c, 1, 4, 4).contiguous()
+    y = torch.nn.functional.conv_transpose2d(
+        torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), k, stride=2, groups=c)
+    return y[..., 3:-3, 3:-3]
+
+
+def forward_operator(params: dict[str, Tensor], shape: tuple[int, int], device, *,
+                     afm_mode: str = "exact") -> Callable[[Tensor], Tensor]:
+    """``P`` for images of ``shape`` with fixed per-image ``params`` as a callable (data
+    units, differentiable): fluorescence batches use
+    :class:`simart.physics.lm.LMOperator` (the transfer functions computed once, not at
+    every call: samplers apply P at every step), others :func:`physics_forward`."""
+    b = len(next(iter(params.values())))
+    names = image_subsets(params, b)
+    if all(d == "lm" for d, _ in names):
+        from simart.physics.lm import LMOperator
+
+        op = LMOperator({k: v.detach().cpu() for k, v in params.items()},
+                        (int(shape[0]), int(shape[1])), batch=b).to(device)
+        return lambda x: op(x.float()).to(x.dtype)
+    return lambda x: physics_forward(x, params, afm_mode=afm_mode)
 
 
 def param_features(params: dict[str, Tensor] | None, b: int, device, size: int = 12

@@ -16,6 +16,10 @@ for f in results/models/simart/TEM/unet/summary.json results/models/lm/all/cond_
          results/metrics/stem_lattice/L5/n2v.parquet results/metrics/stm_cu111/experimental/pdanet.parquet; do
   test -s "$f" || { echo "missing output: $f"; exit 1; }
 done
+for f in results/tables/seed003_tables.md results/tables/seed004_cond_ddpm.md; do
+  test -s "$f" || { echo "missing output: $f"; exit 1; }
+  cat "$f"
+done
 echo "-- learned models vs the noisy input: mean (median) test PSNR difference per cell, dB"
 $B/python - <<'PY'
 import pandas as pd

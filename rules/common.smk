@@ -146,12 +146,53 @@ def stats_outputs():
             "descriptive_parquet": f"{base}_descriptive.parquet"}
 
 
+def seed003_outputs():
+    """Seed 003 Tables I and II (rules/figures.smk), by output name."""
+    base = f"{R}/tables/seed003_tables"
+    return {"md": f"{base}.md", "csv": f"{base}.csv", "ordering": f"{base}_ordering.csv"}
+
+
+def seed003_cells():
+    """The stm_cu111 cells seed 003's tables read (none when the dataset is off)."""
+    if "stm_cu111" not in VIEWS:
+        return []
+    return [f"{R}/metrics/stm_cu111/{s}/{m}.parquet"
+            for s in VIEWS["stm_cu111"].eval_subsets for m in cell_models("stm_cu111")]
+
+
+def seed004_outputs():
+    """Seed 004 measurements from cond_ddpm's predictions (rules/figures.smk)."""
+    base = f"{R}/tables/seed004_cond_ddpm"
+    return {"md": f"{base}.md", "curve": f"{base}_curve.csv",
+            "uncertainty": f"{base}_uncertainty.csv"}
+
+
+def seed004_inputs():
+    """{preds: [per test shard], shards: [{mode: shard}]} of cond_ddpm on lm (empty when
+    it is not evaluated there)."""
+    if "lm" not in VIEWS or "cond_ddpm" not in cell_models("lm"):
+        return {}
+    v = VIEWS["lm"]
+    ids = eval_shard_ids("lm", "cond_ddpm")
+    return {"preds": [f"{R}/predictions/lm/cond_ddpm/{i}.h5" for i in ids],
+            "shards": [{s: v.shard_path(s, "test", i, R) for s in v.eval_subsets} for i in ids]}
+
+
+#: outputs of the figure/table rule files (rules/fig_*.smk append theirs when included);
+#: read by figure_targets() only after every rule file is parsed (rule all, rule figures)
+FIGURE_TARGETS = []
+
+
 def figure_targets():
+    """Every table and figure `snakemake figures` regenerates."""
     return [
         f"{R}/tables/simart_metrics.csv",
         f"{R}/tables/simart_metrics.md",
         stats_outputs()["md"],
         *[f"{R}/figures/fig1_artifacts.{ext}" for ext in CFG.figures.formats],
+        *([seed003_outputs()["md"]] if seed003_cells() else []),
+        *([seed004_outputs()["md"]] if seed004_inputs() else []),
+        *FIGURE_TARGETS,
     ]
 
 
@@ -175,8 +216,11 @@ def fig1_inputs():
 
 
 def flat_paths(tree):
+    """Every path in a tree of dicts and lists of paths."""
     if isinstance(tree, dict):
         return [p for v in tree.values() for p in flat_paths(v)]
+    if isinstance(tree, list):
+        return [p for v in tree for p in flat_paths(v)]
     return [tree]
 
 

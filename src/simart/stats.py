@@ -93,7 +93,7 @@ def _describe(values: np.ndarray, n_boot: int, level: float, seed: np.random.See
             "mean": float(np.mean(values)), "mean_lo": mean_lo, "mean_hi": mean_hi}
 
 
-def _run_test(name: str, a: np.ndarray, b: np.ndarray) -> tuple[float, float, str]:
+def run_test(name: str, a: np.ndarray, b: np.ndarray) -> tuple[float, float, str]:
     """(statistic, p, note) of one test; NaN and the reason when it cannot be computed."""
     try:
         with warnings.catch_warnings():
@@ -202,9 +202,9 @@ def compare_models(
                     if a_reason or b_reason:
                         stat, p, note = np.nan, np.nan, ""
                     elif test == "mood":
-                        stat, p, note = _run_test(test, a_vals.to_numpy(), b_vals.to_numpy())
+                        stat, p, note = run_test(test, a_vals.to_numpy(), b_vals.to_numpy())
                     else:
-                        stat, p, note = _run_test(test, a_pair, b_pair)
+                        stat, p, note = run_test(test, a_pair, b_pair)
                     row[f"{test}_stat"], row[f"{test}_p"] = stat, p
                     if note:
                         notes.append(f"{TEST_LABELS[test]}: {note}")

@@ -1,0 +1,1 @@
+"""Paper tables from the benchmark cells, beside the seeds' claimed numbers."""

@@ -25,16 +25,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
+if str(Path(__file__).resolve().parent) not in sys.path:  # _timing, also when imported by path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+from _timing import describe_device, hparams_table, set_threads, sync
 
 
 def synthetic_sem(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[dict]]:
@@ -117,11 +118,11 @@ def run_config(model, y, x, params, options: dict, device, repeat: int = 1):
     times, out = [], None
     for _ in range(repeat):
         gen = torch.Generator(device=device).manual_seed(0)
-        _sync(device)
+        sync(device)
         t0 = time.perf_counter()
         with torch.no_grad():
             out, _ = run_predict(model, y, None, params=params, gen=gen)
-        _sync(device)
+        sync(device)
         times.append(time.perf_counter() - t0)
     return float(np.median(times)) / len(y), psnr(out, x)
 
@@ -142,9 +143,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
     logging.disable(logging.WARNING)
-    torch.set_num_threads(a.threads)
-    os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
-    from simart.models.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS
+    set_threads(a.threads)
     from simart.physics.dataset_ops import stack_params
 
     device = torch.device(a.device)
@@ -157,15 +156,14 @@ def main() -> None:
     xt = torch.from_numpy(np.ascontiguousarray(x))[:, None].to(device)
     yt = torch.from_numpy(np.ascontiguousarray(y))[:, None].to(device)
     params = {k: v.to(device) for k, v in stack_params(rows).items()}
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"CPU, {a.threads} thread(s)"
+    where = describe_device(device, a.threads)
     print(f"# {a.hparams} hparams on {where}; {len(yt)} test images of {size}^2 "
           f"({'shard ' + a.shard if a.shard else 'synthetic SEM'}); noisy input PSNR "
           f"{psnr(yt, xt):.2f} dB")
     scale = (512 / size) ** 2
     head = f"{'model':<10} {'sampling':<52} {'s/img':>9} {'s/512^2':>12} {'PSNR dB':>8}"
     print(head)
-    table = DEFAULT_HPARAMS if a.hparams == "default" else PAPER_HPARAMS
+    table = hparams_table(a.hparams)
     for name in a.models:
         weights = a.weights_pcsd if name.startswith("pcsd") else a.weights_cond
         hp = {} if a.hparams == "default" else dict(table[name])

@@ -3,111 +3,128 @@
     python benchmarks/bench_models.py                      # default (embedded) hparams, CPU
     python benchmarks/bench_models.py --hparams paper      # the papers' architectures
     python benchmarks/bench_models.py --device cuda --hparams paper --batch 32 --patch 256
+    python benchmarks/bench_models.py --models unet pcsd cyclegan --steps 1 --repeat 1
 
-Prints, per model: parameters; training throughput in images/s (forward + backward +
-Adam step of ``training_step`` on random ``--batch`` x ``--patch``^2 patches, median of
-``--steps`` timed steps after 2 warm-up steps) and inference time per 512 x 512 image
-(``predict`` on one image, median of ``--repeat`` after a warm-up). On CPU every thread pool
-is limited to ``--threads`` (default 1: the figure per core, as the embedded run uses).
-On CUDA: optional mixed precision (``--amp``) and peak memory.
+Every model of ``simart.models.MODEL_REGISTRY`` (or ``--models``): CNNs, diffusion models,
+GANs. Prints, per model: parameters; one training update as the training loop runs it
+(``benchmarks/_timing.py``: ``TrainStepper`` -- the loop's optimiser, gradient clipping and
+LR schedule; a GAN's ``training_step(batch, gen, update)`` updating each optimiser group)
+on a random ``--batch`` x ``--patch``^2 batch holding every field the model reads (``x``,
+``y2`` for Noise2Noise, ``u`` / ``xu`` for the unpaired models, operator ``params`` drawn
+from the physics samplers of the dataset the model runs on for PCSD / PI-DDPM), in ms per
+step and images/s (median of ``--steps`` timed steps after 2 warm-up steps); and inference
+time per ``--size``^2 image (default 512; ``simart.models.base.run_predict`` on one image
+with the params / generator the model's ``predict_needs`` declares, default sampling
+options; median of ``--repeat`` after a warm-up). On CPU every thread pool is limited to
+``--threads`` (default 1: the figure per core, as the embedded run uses). On CUDA: the
+loop's mixed precision (``--amp``) and the peak memory of training and of inference.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import time
+import logging
+import sys
+from pathlib import Path
 
-import numpy as np
 import torch
 
+if str(Path(__file__).resolve().parent) not in sys.path:  # _timing, also when imported by path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+from _timing import (
+    TrainStepper,
+    add_common_args,
+    describe_device,
+    hparams_table,
+    median_seconds,
+    peak_memory_mb,
+    reset_peak_memory,
+    set_threads,
+    synthetic_batch,
+)
+
+WARMUP_STEPS = 2
 
 
-def bench_model(name: str, hparams: dict, device: torch.device, batch: int, patch: int,
-                steps: int, repeat: int, size: int, amp: bool) -> dict:
-    from simart.models import Batch, build_model, n_parameters
+def bench_model(name: str, hparams: dict | None = None, device: torch.device | str = "cpu",
+                batch: int = 8, patch: int = 64, steps: int = 5, repeat: int = 3,
+                size: int = 512, amp: bool = False, warmup: int = WARMUP_STEPS) -> dict:
+    """Parameters, training (``step_ms``, ``train_images_per_s``) and inference
+    (``infer_s_per_image``) time of model ``name`` built from ``hparams``; on CUDA also
+    ``train_peak_mb`` / ``infer_peak_mb``."""
+    from simart.models import build_model, n_parameters
+    from simart.models.base import run_predict
 
+    device = torch.device(device)
     torch.manual_seed(0)
-    # channels-last weights and batches, as the training loop uses them
-    net = build_model(name, hparams).to(device, memory_format=torch.channels_last)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
-    x = torch.rand(batch, 1, patch, patch, device=device)
-    y = x + 0.05 * torch.randn_like(x)
-    b = Batch(y=y, x=x, y2=x + 0.05 * torch.randn_like(x),
-              subset=torch.zeros(batch, dtype=torch.long, device=device)).to(device)
-    gen = torch.Generator(device=device).manual_seed(0)
-    times = []
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    for k in range(steps + 2):
-        _sync(device)
-        t0 = time.perf_counter()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            loss, _ = net.training_step(b, gen)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        _sync(device)
-        if k >= 2:
-            times.append(time.perf_counter() - t0)
+    net = build_model(name, hparams)
+    stepper = TrainStepper(net, device, amp=amp)  # channels-last, train mode, optimisers
+    b = synthetic_batch(net, batch, patch, seed=0).to(device)
+    reset_peak_memory(device)
+    step = median_seconds(lambda k: stepper(b, k), device, steps, warmup)
+    train_peak = peak_memory_mb(device)
+
     net.eval()
-    img = torch.rand(1, 1, size, size, device=device).contiguous(
-        memory_format=torch.channels_last)
-    inf = []
-    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-        for k in range(repeat + 1):
-            _sync(device)
-            t0 = time.perf_counter()
-            net.predict(img)
-            _sync(device)
-            if k:
-                inf.append(time.perf_counter() - t0)
-    out = {"model": name, "params": n_parameters(net),
-           "train_images_per_s": batch / float(np.median(times)),
-           "infer_s_per_image": float(np.median(inf))}
+    img = torch.rand((1, 1, size, size), generator=torch.Generator().manual_seed(1))
+    img = img.to(device).contiguous(memory_format=torch.channels_last)
+    # the image's params / subset: what a test image of the model's dataset carries
+    extra = synthetic_batch(net, 1, 1, seed=1, predict=True)
+    subset = extra.subset.to(device)
+    params = None if extra.params is None else {k: v.to(device)
+                                                for k, v in extra.params.items()}
+
+    def predict(_k: int) -> None:
+        gen = torch.Generator(device=device).manual_seed(0)
+        with torch.no_grad(), stepper.autocast():
+            run_predict(net, img, subset, params=params, gen=gen)
+
+    reset_peak_memory(device)
+    infer = median_seconds(predict, device, repeat, warmup=1)
+    out = {"model": name, "params": n_parameters(net), "step_ms": 1000 * step,
+           "train_images_per_s": batch / step, "infer_s_per_image": infer}
     if device.type == "cuda":
-        out["peak_mem_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+        out["train_peak_mb"], out["infer_peak_mb"] = train_peak, peak_memory_mb(device)
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--hparams", choices=["default", "paper"], default="default")
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--models", nargs="*", default=None)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--patch", type=int, default=64)
-    ap.add_argument("--steps", type=int, default=5)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA)")
+    add_common_args(ap, device="cuda" if torch.cuda.is_available() else "cpu", batch=8,
+                    patch=64, size=512)
+    ap.add_argument("--models", nargs="*", default=None,
+                    help="default: every model of MODEL_REGISTRY")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
+    set_threads(a.threads)
+    logging.disable(logging.WARNING)  # e.g. PCSD without VGG weights: perceptual term off
     from simart.models import MODEL_REGISTRY
-    from simart.models.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS
 
-    table = DEFAULT_HPARAMS if a.hparams == "default" else PAPER_HPARAMS
+    table = hparams_table(a.hparams)
     device = torch.device(a.device)
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"CPU, {a.threads} thread(s)"
-    print(f"# {a.hparams} hparams on {where}; training batch {a.batch} x {a.patch}^2, "
-          f"inference on one {a.size}^2 image{' (bf16 autocast)' if a.amp else ''}")
-    print(f"{'model':<10} {'params':>10} {'train img/s':>12} {'infer s/img':>12}"
-          + (f" {'peak MB':>9}" if device.type == "cuda" else ""))
-    for name in a.models or list(MODEL_REGISTRY):
-        r = bench_model(name, table[name], device, a.batch, a.patch, a.steps, a.repeat,
-                        a.size, a.amp and device.type == "cuda")
-        line = (f"{name:<10} {r['params']:>10,d} {r['train_images_per_s']:>12.1f} "
-                f"{r['infer_s_per_image']:>12.4f}")
-        if "peak_mem_mb" in r:
-            line += f" {r['peak_mem_mb']:>9.0f}"
+    cuda = device.type == "cuda"
+    names = a.models or list(MODEL_REGISTRY)
+    w = max(10, *map(len, names))
+    print(f"# {a.hparams} hparams on {describe_device(device, a.threads)}; training batch "
+          f"{a.batch} x {a.patch}^2 (one update as the training loop runs it), inference on "
+          f"one {a.size}^2 image{' (amp)' if a.amp and cuda else ''}")
+    print(f"{'model':<{w}} {'params':>11} {'ms/step':>9} {'train img/s':>12} "
+          f"{'infer s/img':>12}" + (f" {'train MB':>9} {'infer MB':>9}" if cuda else ""))
+    failed = []
+    for name in names:
+        try:
+            r = bench_model(name, table[name], device, a.batch, a.patch, a.steps, a.repeat,
+                            a.size, a.amp and cuda)
+        except Exception as exc:  # noqa: BLE001 -- report and go on with the next model
+            failed.append(name)
+            print(f"{name:<{w}} failed: {type(exc).__name__}: {exc}", flush=True)
+            continue
+        line = (f"{name:<{w}} {r['params']:>11,d} {r['step_ms']:>9.1f} "
+                f"{r['train_images_per_s']:>12.1f} {r['infer_s_per_image']:>12.4f}")
+        if cuda:
+            line += f" {r['train_peak_mb']:>9.0f} {r['infer_peak_mb']:>9.0f}"
         print(line, flush=True)
+    if failed:
+        sys.exit(f"failed: {failed}")
 
 
 if __name__ == "__main__":

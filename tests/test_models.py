@@ -48,7 +48,6 @@ def _batch(name: str, b: int = 2, size: int = 32, seed: int = 0) -> Batch:
 
 def test_registry_names_match_config():
     from simart.config import LEARNED_MODELS
-
     from simart.data.datasets import unpaired_fields
 
     assert list(MODEL_REGISTRY)[:len(NAMES)] == NAMES

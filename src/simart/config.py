@@ -51,7 +51,7 @@ PARAM_BOUNDS: dict[str, tuple[float, float, str]] = {
 }
 
 
-from simart.models.hparams import DEFAULT_HPARAMS as _LEARNED_HPARAMS  # noqa: E402
+from simart.models.hparams import DEFAULT_HPARAMS as _LEARNED_HPARAMS
 
 
 class ConfigError(ValueError):

@@ -7,7 +7,9 @@ imports this module).
   comment. Training settings (lr, batch, steps) are not hyper-parameters of the model; the
   sources' values are quoted in the comments for the paper-scale config.
 * :func:`resolve_hparams` -- defaults updated by the given ones; unknown keys and invalid
-  choices raise ``ValueError``.
+  values raise ``ValueError``. Each key's rule (:mod:`simart.models.hparam_rules`):
+  :data:`MODEL_RULES` of the model, else the table of its module (``RULES`` here and in
+  ``hparams_diffusion`` / ``hparams_gan``; :func:`rule_for`).
 
 Common keys: ``depth`` (number of 2x down-samplings), ``width`` (channels of the first
 level; level ``i`` has ``width * 2**i``), ``kernel`` (odd conv size), ``convs`` (convs per
@@ -20,6 +22,8 @@ block), ``norm`` (``none`` | ``batch``), ``act`` (``relu`` | ``leaky_relu`` | ``
 from __future__ import annotations
 
 from typing import Any
+
+from simart.models.hparam_rules import Bool, Choice, Int, Number, Rule, check
 
 # U-Net body shared by unet / n2n (Ronneberger et al. 2015 layout), tiny (one CPU thread).
 _UNET_TINY: dict[str, Any] = {
@@ -118,41 +122,44 @@ PAPER_HPARAMS: dict[str, dict[str, Any]] = {
                   "residual": False, "edge_weight": 0.05, "unet_weight": 1.0},
 }
 
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "norm": ("none", "batch"),
-    "act": ("relu", "leaky_relu", "silu"),
-    "upsample": ("transpose", "nearest", "bilinear"),
-    "loss": ("mse", "mae"),
+# One rule per key (simart.models.hparam_rules), for the keys of every model; the diffusion
+# and adversarial modules add their own tables (merged below: a model's own module's rule
+# wins over this one), MODEL_RULES the stricter rules of single models.
+RULES: dict[str, Rule] = {
+    "depth": Int(min=1), "width": Int(min=1), "kernel": Int(min=1, odd=True),
+    "convs": Int(min=1), "ca_channels": Int(min=1), "rcan_width": Int(min=1),
+    "n_groups": Int(min=1), "n_blocks": Int(min=1),
+    "neighbourhood": Int(min=3, odd=True),
+    "norm": Choice("none", "batch"),
+    "act": Choice("relu", "leaky_relu", "silu"),
+    "upsample": Choice("transpose", "nearest", "bilinear"),
+    "loss": Choice("mse", "mae"),
+    "residual": Bool(), "skips": Bool(),
+    **dict.fromkeys(("leaky_slope", "lambda_tv", "lambda_sf", "lambda_b", "lambda_c",
+                     "edge_weight", "unet_weight"), Number(min=0)),
+    "mask_fraction": Number(min=0, max=0.25, open_min=True),
+    "dropout": Number(min=0, max=1, open_max=True),
 }
-_POSITIVE_INTS = ("depth", "width", "kernel", "convs", "ca_channels", "rcan_width",
-                  "n_groups", "n_blocks", "neighbourhood")
-_NONNEGATIVE = ("leaky_slope", "lambda_tv", "lambda_sf", "lambda_b", "lambda_c",
-                "edge_weight", "unet_weight")
+MODEL_RULES: dict[str, dict[str, Rule]] = {
+    "dncnn": {"depth": Int(min=3, note="first conv, >= 1 conv+BN, last conv")},
+}
+_MODULE_RULES: dict[str, dict[str, Rule]] = {}  # model -> its module's RULES (see _merge)
 
 
-def _check_value(model: str, key: str, value: Any) -> None:
-    """Raise ``ValueError`` for a value of the wrong kind (keys shared by all models)."""
-    where = f"model {model!r}: hyper-parameter {key!r} = {value!r}"
-    if key in _CHOICES and value not in _CHOICES[key]:
-        raise ValueError(f"{where}; allowed: {list(_CHOICES[key])}")
-    if key in _POSITIVE_INTS and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 1):
-        raise ValueError(f"{where} must be a positive integer")
-    if key in ("kernel", "neighbourhood") and value % 2 == 0:
-        raise ValueError(f"{where} must be odd")
-    if key in ("neighbourhood",) and value < 3:
-        raise ValueError(f"{where} must be >= 3")
-    if key in ("residual", "skips") and not isinstance(value, bool):
-        raise ValueError(f"{where} must be true or false")
-    if key in _NONNEGATIVE and (isinstance(value, bool) or not isinstance(value, int | float)
-                                or value < 0):
-        raise ValueError(f"{where} must be a number >= 0")
-    if key == "mask_fraction" and not (isinstance(value, int | float) and 0 < value <= 0.25):
-        raise ValueError(f"{where} must be in (0, 0.25]")
-    if key == "dropout" and not (isinstance(value, int | float) and 0 <= value < 1):
-        raise ValueError(f"{where} must be in [0, 1)")
-    if key == "depth" and model == "dncnn" and value < 3:
-        raise ValueError(f"{where} must be >= 3 (first conv, >= 1 conv+BN, last conv)")
+def rule_for(model: str, key: str) -> Rule | None:
+    """The rule of ``key`` for ``model``: ``MODEL_RULES``, then the model's module's table,
+    then :data:`RULES` (None: no rule)."""
+    for table in (MODEL_RULES.get(model, {}), _MODULE_RULES.get(model, {}), RULES):
+        if key in table:
+            return table[key]
+    return None
+
+
+def check_value(model: str, key: str, value: Any) -> None:
+    """Raise ``ValueError`` when ``value`` breaks the rule of ``key`` for ``model``."""
+    rule = rule_for(model, key)
+    if rule is not None:
+        check(model, key, value, rule)
 
 
 def resolve_hparams(name: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -168,9 +175,7 @@ def resolve_hparams(name: str, given: dict[str, Any] | None = None) -> dict[str,
         if key not in out:
             raise ValueError(f"model {name!r}: unknown hyper-parameter {key!r}; "
                              f"allowed: {sorted(out)}")
-        _check_value(name, key, value)
-        if name in _EXTRA_CHECKS:
-            _EXTRA_CHECKS[name](name, key, value)
+        check_value(name, key, value)
         out[key] = value
     return out
 
@@ -186,8 +191,9 @@ def _merge() -> None:
                 raise RuntimeError(f"hyper-parameters of model {name!r} defined twice")
         DEFAULT_HPARAMS.update(mod.DEFAULT_HPARAMS)
         PAPER_HPARAMS.update(mod.PAPER_HPARAMS)
-        _EXTRA_CHECKS.update(dict.fromkeys(mod.DEFAULT_HPARAMS, mod.check_value))
+        _MODULE_RULES.update(dict.fromkeys(mod.DEFAULT_HPARAMS, mod.RULES))
+        for name, rules in getattr(mod, "MODEL_RULES", {}).items():
+            MODEL_RULES[name] = {**MODEL_RULES.get(name, {}), **rules}
 
 
-_EXTRA_CHECKS: dict[str, Any] = {}
 _merge()

@@ -2,8 +2,8 @@
 conditional DDPM), as torch-free data merged into :mod:`simart.models.hparams`.
 
 ``DEFAULT_HPARAMS`` (tiny, embedded CPU run), ``PAPER_HPARAMS`` (the seeds' settings, each
-value's source in a comment) and ``check_value(model, key, value)`` for the keys only these
-models have (raise ``ValueError``).
+value's source in a comment) and ``RULES`` (one :mod:`simart.models.hparam_rules` rule per
+key; ``check_value(model, key, value)`` raises ``ValueError``).
 
 Keys shared by the three models:
 
@@ -33,8 +33,9 @@ CNN U-Net: ~27 ms). The papers' samplers (T-step DDPM from noise, 15 samples) ar
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+from simart.models.hparam_rules import Bool, Choice, Int, IntList, Number, Rule, Str, check
 
 # -------------------------------------------------------------------------- PCSD
 _PCSD_LOSSES: dict[str, Any] = {
@@ -198,55 +199,38 @@ PAPER_HPARAMS: dict[str, dict[str, Any]] = {
     "cond_ddpm": dict(_COND_PAPER),
 }
 
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "precond": ("none", "measurement"),
-    "schedule": ("cosine", "linear"), "sampler": ("ddpm", "ddim"),
-    "variance": ("beta", "beta_tilde"), "afm_mode": ("exact", "soft"),
-    "reg": ("none", "l1", "l2"), "guide_loss": ("l1", "l2"),
-    "guide_wrt": ("x_t", "x0"), "entropy": ("histogram", "gaussian"),
+# One rule per key of these models (simart.models.hparam_rules); keys without one here
+# (width) take the rule of simart.models.hparams.RULES.
+_UNIT = Number(min=0, max=1)
+RULES: dict[str, Rule] = {
+    "precond": Choice("none", "measurement"),
+    "schedule": Choice("cosine", "linear"), "sampler": Choice("ddpm", "ddim"),
+    "variance": Choice("beta", "beta_tilde"), "afm_mode": Choice("exact", "soft"),
+    "reg": Choice("none", "l1", "l2"), "guide_loss": Choice("l1", "l2"),
+    "guide_wrt": Choice("x_t", "x0"), "entropy": Choice("histogram", "gaussian"),
+    "stem": Choice(1, 2),
+    **dict.fromkeys(("T", "steps", "n_samples", "blocks", "emb_dim", "heads",
+                     "ff_dim", "groups", "n_modalities", "noise_dim", "entropy_bins"),
+                    Int(min=1)),
+    "mults": IntList(min=1, nonempty=True),
+    "attn_levels": IntList(min=0, what="a list of level indices >= 0"),
+    **dict.fromkeys(("lambda_diff", "lambda_phys", "lambda_cycle", "lambda_perc",
+                     "lambda_tv", "eta", "eta_ddim", "guide_scale", "reg_weight"),
+                    Number(min=0)),
+    "mp_lr_scale": Number(min=0, open_min=True),
+    "sigma_data": Number(min=0, open_min=True),
+    **dict.fromkeys(("modality_cond", "param_cond", "clip_x0", "physics",
+                     "continuous_gamma"), Bool()),
+    **dict.fromkeys(("start", "cycle_t", "cycle_fraction", "guide_min_abar", "res_balance",
+                     "attn_balance", "concat_balance"), _UNIT),
+    "stop": Number(min=0, max=1, open_max=True),
+    "cosine_s": Number(min=0, max=1, open_min=True, open_max=True),
+    "vgg_weights": Str(what="a path string ('' = the default location)"),
 }
-_POS_INTS = ("T", "steps", "n_samples", "blocks", "emb_dim", "heads", "ff_dim", "groups",
-             "n_modalities", "noise_dim", "entropy_bins")
-_POSITIVE = ("mp_lr_scale",)
-_NONNEG = ("lambda_diff", "lambda_phys", "lambda_cycle", "lambda_perc", "lambda_tv", "eta",
-           "eta_ddim", "guide_scale", "reg_weight")
-_BOOLS = ("modality_cond", "param_cond", "clip_x0", "physics", "continuous_gamma")
-_UNIT = ("start", "cycle_t", "cycle_fraction", "guide_min_abar", "res_balance", "attn_balance", "concat_balance")
-
-
-def _number(v: Any) -> bool:
-    return not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v)
 
 
 def check_value(model: str, key: str, value: Any) -> None:
-    """Validate a diffusion-only hyper-parameter (shared keys are checked by hparams)."""
-    where = f"model {model!r}: hyper-parameter {key!r} = {value!r}"
-    if key in _CHOICES and value not in _CHOICES[key]:
-        raise ValueError(f"{where}; allowed: {list(_CHOICES[key])}")
-    if key in _POS_INTS and (isinstance(value, bool) or not isinstance(value, int)
-                             or value < 1):
-        raise ValueError(f"{where} must be a positive integer")
-    if key in _NONNEG and not (_number(value) and value >= 0):
-        raise ValueError(f"{where} must be a number >= 0")
-    if key in _POSITIVE and not (_number(value) and value > 0):
-        raise ValueError(f"{where} must be a number > 0")
-    if key in _BOOLS and not isinstance(value, bool):
-        raise ValueError(f"{where} must be true or false")
-    if key in _UNIT and not (_number(value) and 0 <= value <= 1):
-        raise ValueError(f"{where} must be in [0, 1]")
-    if key == "stop" and not (_number(value) and 0 <= value < 1):
-        raise ValueError(f"{where} must be in [0, 1)")
-    if key == "sigma_data" and not (_number(value) and value > 0):
-        raise ValueError(f"{where} must be > 0")
-    if key == "cosine_s" and not (_number(value) and 0 < value < 1):
-        raise ValueError(f"{where} must be in (0, 1)")
-    if key == "stem" and value not in (1, 2):
-        raise ValueError(f"{where}; allowed: [1, 2]")
-    if key == "mults" and not (isinstance(value, list | tuple) and len(value) >= 1 and all(
-            not isinstance(m, bool) and isinstance(m, int) and m >= 1 for m in value)):
-        raise ValueError(f"{where} must be a non-empty list of positive integers")
-    if key == "attn_levels" and not (isinstance(value, list | tuple) and all(
-            not isinstance(m, bool) and isinstance(m, int) and m >= 0 for m in value)):
-        raise ValueError(f"{where} must be a list of level indices >= 0")
-    if key == "vgg_weights" and not isinstance(value, str):
-        raise ValueError(f"{where} must be a path string ('' = the default location)")
+    """Validate a diffusion hyper-parameter against :data:`RULES` (a key without a rule here
+    passes; :func:`simart.models.hparams.check_value` also applies the shared rules)."""
+    if key in RULES:
+        check(model, key, value, RULES[key])

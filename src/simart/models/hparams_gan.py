@@ -2,8 +2,8 @@
 its ablation variants), as torch-free data merged into :mod:`simart.models.hparams`.
 
 ``DEFAULT_HPARAMS`` (tiny, embedded CPU run), ``PAPER_HPARAMS`` (the seeds' settings, each
-value's source in a comment) and ``check_value(model, key, value)`` for the keys only these
-models have (raise ``ValueError``).
+value's source in a comment) and ``RULES`` (one :mod:`simart.models.hparam_rules` rule per
+key; ``check_value(model, key, value)`` raises ``ValueError``).
 
 Keys (see :mod:`simart.models.gan`):
 
@@ -34,6 +34,8 @@ state would have to live in the checkpoint; documented in cyclegan.py).
 from __future__ import annotations
 
 from typing import Any
+
+from simart.models.hparam_rules import Choice, Int, Number, Rule, check
 
 # Tiny networks for the embedded CPU run (one thread, batch 8 of 48^2 crops: ~165-175 ms per
 # step for PDA-Net / CycleGAN, ~30 ms for pix2pix; benchmarks/bench_gan.py). Residual output
@@ -103,35 +105,25 @@ PAPER_HPARAMS: dict[str, dict[str, Any]] = {
                "lambda_fa": 0.1},
 }
 
-_CHOICES: dict[str, tuple[Any, ...]] = {
-    "gan_norm": ("instance", "batch", "none"),
-    "output": ("tanh", "residual"),
-    "gan_loss": ("lsgan", "bce"),
-    "gen_arch": ("resnet", "unet"),
+# One rule per key of these models (simart.models.hparam_rules); keys without one here
+# (n_blocks, dropout) take the rule of simart.models.hparams.RULES.
+RULES: dict[str, Rule] = {
+    "gan_norm": Choice("instance", "batch", "none"),
+    "output": Choice("tanh", "residual"),
+    "gan_loss": Choice("lsgan", "bce"),
+    "gen_arch": Choice("resnet", "unet"),
+    "ngf": Int(min=1), "ndf": Int(min=1), "ndf_fa": Int(min=1),
+    "n_layers_d": Int(min=1, max=6),
+    "outer_kernel": Int(min=1, odd=True),
+    "unet_downs": Int(min=2, max=10),
+    "target_subset": Int(min=0, note="a subset index"),
+    **dict.fromkeys(("lambda_cyc", "lambda_identity", "lambda_l1", "lambda_d", "lambda_b",
+                     "lambda_da", "lambda_fa", "lambda_paired"), Number(min=0)),
 }
-_POSITIVE_INTS = ("ngf", "ndf", "ndf_fa", "n_layers_d", "outer_kernel")
-_NONNEGATIVE = ("lambda_cyc", "lambda_identity", "lambda_l1", "lambda_d", "lambda_b",
-                "lambda_da", "lambda_fa", "lambda_paired")
 
 
 def check_value(model: str, key: str, value: Any) -> None:
-    """Validate a GAN-only hyper-parameter (shared keys are checked by hparams)."""
-    where = f"model {model!r}: hyper-parameter {key!r} = {value!r}"
-    if key in _CHOICES and value not in _CHOICES[key]:
-        raise ValueError(f"{where}; allowed: {list(_CHOICES[key])}")
-    if key in _POSITIVE_INTS and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 1):
-        raise ValueError(f"{where} must be a positive integer")
-    if key == "unet_downs" and (isinstance(value, bool) or not isinstance(value, int)
-                                or not 2 <= value <= 10):
-        raise ValueError(f"{where} must be an integer in [2, 10]")
-    if key == "outer_kernel" and value % 2 == 0:
-        raise ValueError(f"{where} must be odd")
-    if key == "n_layers_d" and value > 6:
-        raise ValueError(f"{where} must be <= 6")
-    if key == "target_subset" and (isinstance(value, bool) or not isinstance(value, int)
-                                   or value < 0):
-        raise ValueError(f"{where} must be an integer >= 0 (a subset index)")
-    if key in _NONNEGATIVE and (isinstance(value, bool) or not isinstance(value, int | float)
-                                or value < 0):
-        raise ValueError(f"{where} must be a number >= 0")
+    """Validate a GAN hyper-parameter against :data:`RULES` (a key without a rule here
+    passes; :func:`simart.models.hparams.check_value` also applies the shared rules)."""
+    if key in RULES:
+        check(model, key, value, RULES[key])

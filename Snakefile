@@ -19,6 +19,7 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/stats.smk"
 include: "rules/figures.smk"
+include: "rules/fig_seed002_004.smk"
 include: "rules/datasets.smk"
 include: "rules/report.smk"
 

@@ -86,6 +86,34 @@ rule seed004_tables:
         "../workflow_scripts/seed004_tables.py"
 
 
+def reproduction_context():
+    """What was run, for the reproduction report's header (config; hardware is read from
+    the trainings' summary.json files by the script)."""
+    return (f"Config: image size {CFG.image_size}² px, hyper-parameter preset "
+            f"`{CFG.train.hparams_preset}`, default training steps "
+            f"{CFG.train.defaults.steps}; SIMART test images per modality: "
+            f"{CFG.simart.images_per_modality.test}; datasets {list(VIEWS)}.")
+
+
+rule reproduction_report:
+    """Every claimed number of the seeds beside our measurement (Markdown + CSV)."""
+    input:
+        parts=lambda wc: claims_parts(),
+        summaries=lambda wc: [p.replace("best.pt", "summary.json") for p in all_trained()],
+    output:
+        **reproduction_outputs(),
+    log:
+        f"{R}/logs/reproduction_report.log",
+    benchmark:
+        f"{R}/benchmarks/reproduction_report.tsv"
+    params:
+        context=reproduction_context(),
+    resources:
+        **small_job(mem_mb=2000, runtime=15),
+    script:
+        "../workflow_scripts/reproduction_report.py"
+
+
 rule figures:
     """Regenerate tables and figures from the results (nothing upstream if up to date)."""
     input:

@@ -564,3 +564,9 @@ def test_uncertainty_is_higher_on_edges_than_on_flat_areas():
     assert std[edge].mean() > 5 * std[~edge].mean(), (std[edge].mean(), std[~edge].mean())
     assert ent[edge].mean() > ent[~edge].mean()
     assert std[edge].mean().item() == pytest.approx(0.15, rel=0.35)  # 0.3 / 2 in data units
+
+
+def test_pi_ddpm_l2_differs_from_pi_ddpm_only_in_the_regulariser():
+    for table in (DEFAULT_HPARAMS, PAPER_HPARAMS):
+        a, b = table["pi_ddpm"], table["pi_ddpm_l2"]
+        assert {k for k in a if a[k] != b[k]} == {"reg"} and b["reg"] == "l2"

@@ -188,6 +188,7 @@ DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
     "pcsd": dict(_PCSD_TINY),
     **{name: {**_PCSD_TINY, **change} for name, change in PCSD_ABLATIONS.items()},
     "pi_ddpm": dict(_PI_TINY),
+    "pi_ddpm_l2": {**_PI_TINY, "reg": "l2"},     # seed 002 Fig. 5: the L2 regulariser
     "pi_ddpm_plain": {**_PI_TINY, "physics": False, "eta": 0.0},
     "cond_ddpm": dict(_COND_TINY),
 }
@@ -195,6 +196,7 @@ PAPER_HPARAMS: dict[str, dict[str, Any]] = {
     "pcsd": dict(_PCSD_PAPER),
     **{name: {**_PCSD_PAPER, **change} for name, change in PCSD_ABLATIONS.items()},
     "pi_ddpm": dict(_PI_PAPER),
+    "pi_ddpm_l2": {**_PI_PAPER, "reg": "l2"},
     "pi_ddpm_plain": {**_PI_PAPER, "physics": False, "eta": 0.0},
     "cond_ddpm": dict(_COND_PAPER),
 }

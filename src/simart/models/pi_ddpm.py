@@ -245,6 +245,12 @@ class PIDDPM(DiffusionModel):
         return torch.stack(outs).mean(0)[..., :h0, :w0]
 
 
+class PIDDPML2(PIDDPM):
+    """Seed 002 Fig. 5's other regulariser: PI-DDPM with the L2 instead of the L1 term."""
+
+    name: ClassVar[str] = "pi_ddpm_l2"
+
+
 class PIDDPMPlain(PIDDPM):
     """The seed's DDPM ablation: the same network and sampler without the physics term."""
 

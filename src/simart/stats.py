@@ -118,7 +118,7 @@ def run_test(name: str, a: np.ndarray, b: np.ndarray) -> tuple[float, float, str
         return np.nan, np.nan, str(exc)
 
 
-def _model_values(grp: pd.DataFrame, metric: str) -> tuple[pd.Series, int, str]:
+def model_values(grp: pd.DataFrame, metric: str) -> tuple[pd.Series, int, str]:
     """Finite values of one model indexed by image_index, the count of ±inf, why missing."""
     if metric not in grp.columns:
         return pd.Series(dtype=np.float64), 0, f"metric {metric!r} not in the cell table"
@@ -167,7 +167,7 @@ def compare_models(
             cache: dict[str, tuple[pd.Series, int, str]] = {}
             for model in sorted(models):
                 vals, n_inf, reason = cache.setdefault(
-                    model, _model_values(by_model[model], metric))
+                    model, model_values(by_model[model], metric))
                 row = {"dataset": dataset, "modality": modality, "metric": metric,
                        "model": model, "n": len(vals), "n_nonfinite": n_inf,
                        "better": (better or {}).get(metric, ""), "missing_reason": reason}
@@ -175,10 +175,10 @@ def compare_models(
                                      _seed_for(seed, dataset, modality, metric, model)))
                 desc_rows.append(row)
             for model, ref in pairs:
-                a_vals, _, a_reason = cache.get(model) or _model_values(
+                a_vals, _, a_reason = cache.get(model) or model_values(
                     by_model.get(model, grp.iloc[:0]), metric)
                 if ref in by_model:
-                    b_vals, _, b_reason = cache.setdefault(ref, _model_values(by_model[ref], metric))
+                    b_vals, _, b_reason = cache.setdefault(ref, model_values(by_model[ref], metric))
                 else:
                     b_vals, b_reason = pd.Series(dtype=np.float64), "reference model not run"
                 common = a_vals.index.intersection(b_vals.index)

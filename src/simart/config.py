@@ -303,6 +303,10 @@ class FiguresConfig(_Strict):
     example_index: int = Field(0, ge=0)
     # restored columns of Fig. 1 (those evaluated on simart; the noisy input is "Degraded")
     fig1_models: list[ModelName] = ["noisy", "wiener", "bm3d", "tip_erosion", "unet", "pcsd"]
+    # methods of Figs. 5/7 and rows of Fig. 6 (null: the seed's Fig. 5 list / every
+    # evaluated simart model but PCSD's ablations); rules/fig_seed000_stats.smk
+    fig5_models: list[ModelName] | None = None
+    fig6_models: list[ModelName] | None = None
     formats: list[Literal["png", "pdf", "svg"]] = ["png", "pdf"]
     dpi: int = Field(150, ge=50, le=1200)
 

@@ -20,6 +20,17 @@ for f in results/tables/seed003_tables.md results/tables/seed004_cond_ddpm.md; d
   test -s "$f" || { echo "missing output: $f"; exit 1; }
   cat "$f"
 done
+# every paper table and figure of the config (rule figures) and the reproduction report
+for f in results/reproduction_report.md results/tables/seed000_table2.md \
+         results/figures/fig4_cross_modal.png results/figures/fig6_statistics.png \
+         results/figures/seed001_noise_curves.png results/figures/seed004_uncertainty_maps.png; do
+  test -s "$f" || { echo "missing output: $f"; exit 1; }
+done
+ls results/figures results/tables
+echo "-- snakemake --report builds"
+$B/snakemake --report /tmp/simart_report.html "${CONF[@]}" > /tmp/simart_report.txt 2>&1 || {
+  tail -30 /tmp/simart_report.txt; exit 1; }
+test -s /tmp/simart_report.html
 echo "-- learned models vs the noisy input: mean (median) test PSNR difference per cell, dB"
 $B/python - <<'PY'
 import pandas as pd

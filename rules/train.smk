@@ -44,7 +44,7 @@ rule train_model:
                              "deterministic": CFG.train.deterministic,
                              "threads": CFG.train.threads, "num_workers": CFG.train.num_workers,
                              "progress": CFG.train.progress},
-        hparams=lambda wc: CFG.train.hparams(wc.model),
+        hparams=lambda wc: CFG.train.hparams(wc.model, wc.dataset),
     threads: max(1, CFG.train.threads)
     resources:
         **train_job(mem_mb=32000, runtime=24 * 60),

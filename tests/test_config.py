@@ -112,3 +112,35 @@ def test_variants_and_cross_modal_rows_follow_the_evaluated_models():
                                                         "pcsd_from_TEM"]
     with pytest.raises(ConfigError, match="variants"):
         validate_config({"evaluate": {"variants": {"pcsd": {"model": "pcsd"}}}})
+
+
+def test_paper_config_overrides_every_embedded_per_model_setting():
+    """configs/paper.yaml is merged over config.yaml key by key (Snakemake's --configfile):
+    a per-model setting of the embedded run that paper.yaml does not repeat would leak into
+    the paper plan (it did: the GANs were planned with the embedded 200 steps, n2v 600)."""
+    base, paper = load("config.yaml"), load("configs/paper.yaml")
+    leaks = [f"train.models.{m}.{k}" for m, entry in base["train"]["models"].items()
+             for k in entry if k not in (paper["train"]["models"].get(m) or {})]
+    assert not leaks, f"embedded settings leaking into the paper config: {leaks}"
+    cfg = validate_config(merged_paper())
+    for m in cfg.train.models:
+        assert cfg.train.settings(m)["steps"] >= cfg.train.defaults.steps, m
+    for m in ("cyclegan", "pdanet_da", "pdanet_da_ws", "pdanet"):
+        hp = cfg.train.hparams(m, "stm_cu111")
+        assert hp["deg_noise_white"] == hp["deg_noise_pink"] == hp["deg_noise_line"] == 0, m
+
+
+def test_dataset_hparams_apply_to_their_dataset_only_and_are_validated():
+    cfg = validate_config(load("config.yaml"))
+    assert cfg.train.hparams("cyclegan", "stm_cu111")["deg_noise_pink"] == 0.03
+    assert "deg_noise_pink" not in cfg.train.hparams("cyclegan", "simart")
+    assert "dataset_hparams" not in cfg.train.settings("cyclegan")
+    raw = load("config.yaml")
+    raw["train"]["models"]["cyclegan"]["dataset_hparams"]["stm_cu111"]["deg_noise_line"] = -1
+    with pytest.raises(ConfigError, match=r"train\.models\.cyclegan\.dataset_hparams\."
+                                          r"stm_cu111.*deg_noise_line"):
+        validate_config(raw)
+    raw = load("config.yaml")
+    raw["train"]["models"]["cyclegan"]["dataset_hparams"]["stm_cu112"] = {}
+    with pytest.raises(ConfigError, match="stm_cu112"):
+        validate_config(raw)

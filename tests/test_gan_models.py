@@ -545,3 +545,80 @@ def _worker(out_dir: str, kill_at: int) -> None:
 
 if __name__ == "__main__":
     _worker(sys.argv[1], int(sys.argv[2]))
+
+
+# ------------------------------------------------- stochastic degradation generator
+
+def test_scan_noise_families_have_their_physics():
+    """White: per-pixel std = amplitude; line: one offset per scan line; pink: power ~ 1/f
+    along the raster scan (log-log slope -1); the sum's variance adds up."""
+    from simart.models.gan import scan_noise
+
+    shape = (4, 1, 64, 64)
+    g = lambda: torch.Generator().manual_seed(3)
+    white = scan_noise(shape, {"white": 0.05}, g(), "cpu")
+    assert abs(float(white.std()) - 0.05) < 0.002
+    line = scan_noise(shape, {"line": 0.02}, g(), "cpu")
+    assert torch.equal(line, line[..., :1].expand(shape))           # constant along a row
+    assert abs(float(line[..., 0].std()) - 0.02) < 0.004
+    pink = scan_noise(shape, {"pink": 0.03}, g(), "cpu")
+    assert torch.allclose(pink.flatten(1).std(1), torch.full((4,), 0.03), atol=1e-5)
+    spec = (torch.fft.rfft(pink.flatten(1).double(), dim=-1).abs() ** 2).mean(0)[1:]
+    f = torch.fft.rfftfreq(64 * 64)[1:].double()
+    slope = np.polyfit(np.log(f.numpy()), np.log(spec.numpy()), 1)[0]
+    assert -1.1 < slope < -0.9, slope
+    both = scan_noise((64, 1, 64, 64), {"white": 0.03, "line": 0.04}, g(), "cpu")
+    assert abs(float(both.std()) - 0.05) < 0.003
+
+
+def test_scan_noise_zero_draws_nothing_and_unknown_family_is_an_error():
+    from simart.models.gan import scan_noise
+
+    g = torch.Generator().manual_seed(0)
+    state = g.get_state()
+    assert not scan_noise((1, 1, 8, 8), {"white": 0.0}, g, "cpu").any()
+    assert torch.equal(g.get_state(), state)
+    with pytest.raises(ValueError, match="unknown scan-noise families.*'blue'"):
+        scan_noise((1, 1, 8, 8), {"blue": 0.1}, g, "cpu")
+
+
+@pytest.mark.parametrize("name", ["cyclegan", *PDA_MODELS])
+def test_degradation_noise_only_in_training(name):
+    """With deg_noise_* > 0 a training step draws the degradation generator's noise from
+    the step's generator (so the same seed gives the same step); prediction is G_D alone,
+    deterministic, identical to the model without the noise."""
+    noise = {"deg_noise_white": 0.03, "deg_noise_pink": 0.03, "deg_noise_line": 0.02}
+    zero = dict.fromkeys(noise, 0.0)
+    b = random_batch()
+    losses = {}
+    for tag, hp in (("noise", noise), ("none", zero)):
+        m = make(name, **hp)
+        g = torch.Generator().manual_seed(0)
+        state = g.get_state()
+        losses[tag] = m.training_step(b, g)[1]
+        assert torch.equal(g.get_state(), state) == (tag == "none")
+    assert losses["noise"]["loss_g"] != losses["none"]["loss_g"]
+    a, c = make(name, **noise), make(name, **zero)
+    with torch.no_grad():
+        assert torch.equal(a.predict(b.y, b.subset), c.predict(b.y, b.subset))
+    from simart.models.cyclegan import degradation_noise, degrade
+
+    x = torch.rand((2, 1, 32, 32))
+    g = torch.Generator().manual_seed(1)
+    net = a.f if name == "cyclegan" else a.g_b
+    with torch.no_grad():
+        d = degrade(net, x, degradation_noise(a.hparams), g) - net(x)
+    assert 0.03 < float(d.std()) < 0.06  # sqrt(0.03^2 + 0.03^2 + 0.02^2) = 0.047
+
+
+def test_degradation_noise_defaults():
+    """Embedded: on for the PDA-Net variants (stm_cu111 only), off for CycleGAN (set per
+    dataset in config.yaml); the papers' presets: off everywhere."""
+    for name in PDA_MODELS:
+        assert resolve_hparams(name)["deg_noise_white"] > 0
+    for name in ("cyclegan", *PDA_MODELS):
+        assert all(PAPER_HPARAMS[name][k] == 0 for k in
+                   ("deg_noise_white", "deg_noise_pink", "deg_noise_line"))
+    assert resolve_hparams("cyclegan")["deg_noise_pink"] == 0
+    with pytest.raises(ValueError, match="deg_noise_line"):
+        resolve_hparams("pdanet", {"deg_noise_line": 2.0})

@@ -231,6 +231,8 @@ class ModelTrainConfig(create_model("_ModelTrainBase", __base__=_Strict, **_OVER
     simart.models.hparams.DEFAULT_HPARAMS keys)."""
 
     hparams: dict[str, Any] = Field(default_factory=dict)
+    # per dataset: further overrides of hparams for the trainings on that dataset only
+    dataset_hparams: dict[DatasetName, dict[str, Any]] = Field(default_factory=dict)
 
 
 class TrainConfig(_Strict):
@@ -253,11 +255,17 @@ class TrainConfig(_Strict):
             return self
         from simart.models.hparams import resolve_hparams
 
-        for name in self.models:
+        for name, m in self.models.items():
             try:
                 resolve_hparams(name, self.hparams(name))
             except ValueError as exc:
                 raise ConfigError(f"config key 'train.models.{name}.hparams': {exc}") from None
+            for ds in m.dataset_hparams:
+                try:
+                    resolve_hparams(name, self.hparams(name, ds))
+                except ValueError as exc:
+                    raise ConfigError(f"config key 'train.models.{name}.dataset_hparams."
+                                      f"{ds}': {exc}") from None
         return self
 
     def settings(self, model: str) -> dict[str, Any]:
@@ -266,12 +274,12 @@ class TrainConfig(_Strict):
         m = self.models.get(model)
         if m is not None:
             out.update({k: v for k, v in m.model_dump().items()
-                        if k != "hparams" and v is not None})
+                        if k not in ("hparams", "dataset_hparams") and v is not None})
         return out
 
-    def hparams(self, model: str) -> dict[str, Any]:
+    def hparams(self, model: str, dataset: str | None = None) -> dict[str, Any]:
         """The preset's hyper-parameters of ``model`` updated by its overrides (only the
-        overrides for the default preset)."""
+        overrides for the default preset), then by its ``dataset_hparams`` of ``dataset``."""
         out: dict[str, Any] = {}
         if self.hparams_preset == "paper":
             from simart.models.hparams import PAPER_HPARAMS
@@ -280,6 +288,8 @@ class TrainConfig(_Strict):
         m = self.models.get(model)
         if m is not None:
             out.update(m.hparams)
+            if dataset is not None:
+                out.update(m.dataset_hparams.get(dataset, {}))
         return out
 
 
@@ -371,8 +381,8 @@ class StmCu111Config(_Strict):
     enabled: bool = True
     domains: list[Literal["clean", "blurry", "experimental"]] = [
         "clean", "blurry", "experimental"]
-    images_per_domain: SplitCounts = SplitCounts(train=16, val=4, test=6)
-    shard_size: int = Field(16, ge=1, le=100_000)
+    images_per_domain: SplitCounts = SplitCounts(train=128, val=8, test=32)
+    shard_size: int = Field(64, ge=1, le=100_000)
     image_size: int | None = Field(None, ge=16, le=8192)
     dtype: Literal["float32", "float16"] = "float32"
     compression: Literal["lzf", "gzip", "none"] = "lzf"

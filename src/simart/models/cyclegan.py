@@ -18,6 +18,11 @@ Losses (Zhu et al. Eqs. 1-3; LSGAN as in their §4; ``lambda_cyc`` = their lambd
 * discriminators: ``0.5 (l(d_x(xu), 1) + l(d_x(g(y)), 0)) + 0.5 (l(d_y(y), 1) + l(d_y(f(xu)), 0))``
   on detached fakes.
 
+Not CycleGAN (our deviation, hparams ``deg_noise_*`` > 0; embedded default on stm_cu111
+only): ``f``'s output gets random scan noise (:func:`simart.models.gan.scan_noise`) in the
+adversarial and both cycle terms, so that the backward cycle shows ``g`` noisy images with
+their clean originals (reasons and measurements: :mod:`simart.models.hparams_gan`).
+
 Update order per step (the official ``optimize_parameters``): generators, then
 discriminators on the same (detached) fakes. Groups ``generators`` (g, f) and
 ``discriminators`` (d_x, d_y). CycleGAN's 50-image history buffer of fakes for D is not
@@ -47,6 +52,7 @@ from simart.models.gan import (
     d_loss,
     frozen,
     gan_loss,
+    scan_noise,
     unique_parameters,
 )
 
@@ -66,6 +72,22 @@ def resnet_generator(h: dict, up=None) -> ResnetGenerator:
     return ResnetGenerator(ngf=h["ngf"], n_blocks=h["n_blocks"], norm=h["gan_norm"],
                            output=h["output"], dropout=h["dropout"], up=up,
                            outer_kernel=h["outer_kernel"])
+
+
+def degradation_noise(h: dict) -> dict[str, float]:
+    """The scan-noise amplitudes of the degradation generator (``deg_noise_*`` hparams)."""
+    return {k[len("deg_noise_"):]: float(v) for k, v in h.items()
+            if k.startswith("deg_noise_") and float(v) > 0}
+
+
+def degrade(net: torch.nn.Module, x: torch.Tensor, noise: dict[str, float],
+            gen: torch.Generator) -> torch.Tensor:
+    """The degradation generator's output ``net(x)`` plus its random scan noise (none when
+    ``noise`` is empty: the papers' deterministic generator; hparams_gan.py)."""
+    out = net(x)
+    if noise:
+        out = out + scan_noise(tuple(out.shape), noise, gen, out.device, out.dtype)
+    return out
 
 
 def patch_discriminator(h: dict, in_channels: int = 1) -> PatchDiscriminator:
@@ -103,8 +125,10 @@ class CycleGAN(RestorationModel):
         ``update`` (validation) only the losses. Returns (generator loss, logs)."""
         h, kind = self.hparams, self.hparams["gan_loss"]
         y, xu = batch.y, need(batch, "xu", self.name)
-        fake_x, fake_y = self.g(y), self.f(xu)
-        cyc = F.l1_loss(self.f(fake_x), y) + F.l1_loss(self.g(fake_y), xu)
+        noise = degradation_noise(h)
+        fake_x, fake_y = self.g(y), degrade(self.f, xu, noise, gen)
+        cyc = (F.l1_loss(degrade(self.f, fake_x, noise, gen), y)
+               + F.l1_loss(self.g(fake_y), xu))
         with frozen(self.d_x, self.d_y):
             adv_x = gan_loss(self.d_x(fake_x), True, kind)
             adv_y = gan_loss(self.d_y(fake_y), True, kind)

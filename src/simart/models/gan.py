@@ -193,6 +193,51 @@ def _from_z(z: torch.Tensor) -> torch.Tensor:
     return 0.5 * (z + 1.0)
 
 
+#: Noise families of :func:`scan_noise` (the stm_cu111 "blurry" domain's scan noise).
+SCAN_NOISE_FAMILIES: tuple[str, ...] = ("white", "pink", "line")
+
+
+def scan_noise(shape: tuple[int, ...], amplitudes: dict[str, float], gen: torch.Generator,
+               device: torch.device | str, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Random scan noise of ``shape`` (B, C, H, W), data units: the sum over families of
+    ``amplitudes[family]`` x a unit-std draw (families with amplitude 0 draw nothing):
+
+    * ``white``: independent N(0, 1) per pixel;
+    * ``pink``: 1/f noise along the raster scan (rows read left to right, top to bottom --
+      the scan time of an STM image), power ~ 1/f, zero mean and unit std per image;
+    * ``line``: one N(0, 1) offset per scan line (row).
+
+    The stochastic part of the degradation generator of the unpaired GANs (CycleGAN's F,
+    PDA-Net's G_B) when their ``deg_noise_*`` hyper-parameters are > 0 (hparams_gan.py):
+    a deterministic network cannot draw the degraded domain's random noise. Drawn from
+    ``gen`` (on ``gen.device``, then moved to ``device``), so a training run stays
+    reproducible and resumable.
+    """
+    unknown = set(amplitudes) - set(SCAN_NOISE_FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown scan-noise families {sorted(unknown)}; "
+                         f"allowed: {list(SCAN_NOISE_FAMILIES)}")
+    b, c, h, w = shape
+    out = torch.zeros(shape, dtype=torch.float32, device=gen.device)
+    for fam in SCAN_NOISE_FAMILIES:
+        a = float(amplitudes.get(fam, 0.0))
+        if a == 0.0:
+            continue
+        if fam == "white":
+            n = torch.randn(shape, generator=gen, device=gen.device)
+        elif fam == "line":
+            n = torch.randn((b, c, h, 1), generator=gen, device=gen.device).expand(shape)
+        else:
+            white = torch.randn((b, c, h * w), generator=gen, device=gen.device)
+            f = torch.fft.rfftfreq(h * w, device=gen.device)
+            f[0] = f[1]
+            n = torch.fft.irfft(torch.fft.rfft(white, dim=-1) * f.rsqrt(), n=h * w, dim=-1)
+            n = n - n.mean(-1, keepdim=True)
+            n = (n / n.std(-1, keepdim=True).clamp_min(1e-12)).reshape(shape)
+        out = out + a * n
+    return out.to(device=device, dtype=dtype)
+
+
 class ResnetBlock(nn.Module):
     """``x + [pad1, conv3, norm, ReLU, (dropout), pad1, conv3, norm](x)`` (CycleGAN)."""
 

@@ -19,6 +19,11 @@ Keys (see :mod:`simart.models.gan`):
   identity loss, relative to ``lambda_cyc`` as in the CycleGAN code), ``lambda_l1``
   (pix2pix), ``lambda_d``, ``lambda_b``, ``lambda_da``, ``lambda_fa`` (PDA-Net, seed 003
   Eq. 7);
+* ``deg_noise_white``, ``deg_noise_pink``, ``deg_noise_line`` (CycleGAN, PDA-Net variants):
+  amplitudes (data units) of the random scan noise added to the output of the degradation
+  generator (CycleGAN's F, PDA-Net's G_B) during training (:func:`simart.models.gan.scan_noise`);
+  0 = the papers' deterministic generator. NOT in the papers: see "Stochastic degradation
+  generator" below;
 * ``target_subset``: PDA-Net -- index, in the dataset's subset list, of the target
   (experimental) domain; ``predict`` sends images of that subset through G_DA
   (stm_cu111's subsets are ``["clean", "blurry", "experimental"]``: 2).
@@ -29,6 +34,37 @@ al. 2017 §3.3; seed 003 §IV-C "learning rate of 0.0002 ... momentum parameter 
 CycleGAN/pix2pix: batch 1, 100 epochs at constant lr + 100 epochs linear decay to 0 (we have
 constant / cosine); CycleGAN keeps a 50-image history of fakes for D (not implemented: its
 state would have to live in the checkpoint; documented in cyclegan.py).
+
+Stochastic degradation generator (our deviation, embedded default on stm_cu111): CycleGAN's F
+and PDA-Net's G_B are deterministic networks, so they cannot produce the blurry domain's
+random noise. The backward cycle G_D(G_B(I_S)) ~ I_S then never shows G_D a noisy image with
+its clean original, and the forward cycle G_B(G_D(I_BS)) ~ I_BS rewards a G_D that keeps the
+noise so that G_B can put it back (CycleGAN's "steganography", Chu et al. 2017; Bashkirova
+et al. 2019 defend against it by adding noise to the translation). On the embedded stm_cu111
+run (CPU, 16 images per domain, a few hundred steps) every unpaired variant then stayed at
+the identity or fell below the blurry input (best validation checkpoint +0.00 dB, the last
+one -0.5 to -1.3 dB: the generator sharpens instead of denoising). Adding the STM scan noise
+of the blurry domain -- white, 1/f along the scan, per-line offsets, the families of
+``simart.simulate.stm_cu111.degrade_blurry`` -- to G_B's output during training, at fixed
+amplitudes, turns the backward cycle into denoising pairs.
+
+Measured in the embedded run (`snakemake --cores 2`, then ``results/tables/seed003_tables.md``;
+stm_cu111 128 training maps per domain, 400 steps at constant lr 2e-4, test split of 32
+maps, Delta PSNR of best.pt vs the blurry input, Wilcoxon p): CycleGAN +0.29 (p 0.03),
+CycleGAN+DA +0.55, CycleGAN+DA+WS +0.46, PDA-Net +0.48 dB (p < 0.001). The same training
+without the noise: CycleGAN -0.01 (best.pt) and -0.78 dB (last step). What did not help
+without it (16 maps per domain): lr 1e-3, 800 steps, lambda_cyc 1, ngf 16, 96^2 crops, a
+3-layer ndf-32 PatchGAN (it learns to tell the domains apart and the generator then
+hallucinates sharper, wronger maps: -1.3 dB at step 400), a noise *input* channel to G_B
+(+0.13 / +0.00 dB). With 16 maps per domain instead of 128 the gain swung with the seed
+(-0.1 to +0.5 dB).
+
+The amplitudes are the mid-range of the simulated
+blurry domain's noise (BLURRY_SPECS: white 0.01-0.05, pink 0.01-0.05, line 0-0.04), which
+the simulation's author knows (seed 003 simulates I_BS itself); learning them adversarially
+(a log-amplitude trained by D_B's loss) found the white level (0.032-0.038 vs 0.032 in the
+data) but shrank the 1/f and line terms that the tiny PatchGAN cannot see (0.006-0.01), and
+the gain went with them. The paper preset keeps the papers' deterministic generators (0).
 """
 
 from __future__ import annotations
@@ -42,9 +78,9 @@ from simart.models.hparam_rules import Choice, Int, Number, Rule, check
 # (start from the identity: the input already has ~20 dB, a random tanh generator needs
 # hundreds of steps just to reproduce it), LSGAN (steadier than BCE in short runs; what
 # CycleGAN uses). Smaller generators (ngf 4, 3x3 outer convs: ~40 % faster) did not move
-# from the identity in 300 steps at lr 2e-4. The unpaired models peak after ~100-175 steps
-# on stm_cu111 and then drift below the input: validate often (val_every 25) so that
-# best.pt keeps the peak.
+# from the identity in 300 steps at lr 2e-4. The unpaired models peak after ~100-350 steps
+# on stm_cu111 and then may drift below the input: validate often (config.yaml: val_every
+# 50) so that best.pt keeps the peak.
 _GEN_TINY: dict[str, Any] = {"ngf": 8, "n_blocks": 2, "outer_kernel": 7,
                              "gan_norm": "instance", "output": "residual", "dropout": 0.0}
 _DISC_TINY: dict[str, Any] = {"ndf": 8, "n_layers_d": 2}
@@ -64,15 +100,23 @@ _DISC_PAPER: dict[str, Any] = {"ndf": 64, "n_layers_d": 3}
 # 9 residual blocks, mirrored up path); ngf / norm / output are not given: CycleGAN's
 # (the seed's generators and PatchGANs are "without modification" those of [7], [9]).
 # ndf_fa: D_FA's architecture is not in the seed; 64 is ours.
-_PDA_LAMBDAS: dict[str, Any] = {"lambda_d": 1.0, "lambda_b": 1.0, "lambda_cyc": 1.0,
-                                "lambda_da": 1.0, "lambda_identity": 0.0,
+# The stm_cu111 blurry domain's scan noise for the stochastic degradation generator (module
+# docstring): mid-range of simart.simulate.stm_cu111.BLURRY_SPECS. The papers' generators: 0.
+STM_SCAN_NOISE: dict[str, float] = {"deg_noise_white": 0.03, "deg_noise_pink": 0.03,
+                                    "deg_noise_line": 0.02}
+NO_SCAN_NOISE: dict[str, float] = dict.fromkeys(STM_SCAN_NOISE, 0.0)
+
+_PDA_LAMBDAS: dict[str, Any] = {**NO_SCAN_NOISE, "lambda_d": 1.0, "lambda_b": 1.0,
+                                "lambda_cyc": 1.0, "lambda_da": 1.0, "lambda_identity": 0.0,
                                 "lambda_paired": 0.0, "target_subset": 2}
 
 DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
     # no identity loss: 4 instead of 6 generator passes per step, same result here
     # (stm_cu111 test PSNR 20.80 vs 20.79 dB with lambda_identity 0.5)
+    # (the stm_cu111 scan noise is set per dataset in config.yaml: CycleGAN trains on
+    # simart too, whose noise is not the STM's)
     "cyclegan": {**_GEN_TINY, **_DISC_TINY, "gan_loss": "lsgan", "lambda_cyc": 10.0,
-                 "lambda_identity": 0.0, "lambda_paired": 0.0},
+                 "lambda_identity": 0.0, "lambda_paired": 0.0, **NO_SCAN_NOISE},
     # ResNet generator (residual) instead of the U-Net: a 48^2 crop cannot hold unet_256's
     # 8 down-samplings, and the tiny ResNet starts from the identity.
     "pix2pix": {"gen_arch": "resnet", **_GEN_TINY, "unet_downs": 4, **_DISC_TINY,
@@ -81,16 +125,16 @@ DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
     # pull G_D away from the input within ~50 steps (stm_cu111 val PSNR 20.3 -> 19.0 dB by
     # step 150); with 10 G_D stays content-preserving for ~150 steps (best val 20.4-20.5).
     "pdanet_da": {**_GEN_TINY, **_DISC_TINY, "gan_loss": "lsgan", **_PDA_LAMBDAS,
-                  "lambda_cyc": 10.0},
+                  "lambda_cyc": 10.0, **STM_SCAN_NOISE},
     "pdanet_da_ws": {**_GEN_TINY, **_DISC_TINY, "gan_loss": "lsgan", **_PDA_LAMBDAS,
-                     "lambda_cyc": 10.0},
+                     "lambda_cyc": 10.0, **STM_SCAN_NOISE},
     "pdanet": {**_GEN_TINY, **_DISC_TINY, "ndf_fa": 16, "gan_loss": "lsgan", **_PDA_LAMBDAS,
-               "lambda_cyc": 10.0, "lambda_fa": 0.1},
+               "lambda_cyc": 10.0, "lambda_fa": 0.1, **STM_SCAN_NOISE},
 }
 
 PAPER_HPARAMS: dict[str, dict[str, Any]] = {
     "cyclegan": {**_GEN_PAPER, **_DISC_PAPER, "gan_loss": "lsgan", "lambda_cyc": 10.0,
-                 "lambda_identity": 0.5, "lambda_paired": 0.0},
+                 "lambda_identity": 0.5, "lambda_paired": 0.0, **NO_SCAN_NOISE},
     # pix2pix (Isola et al. 2017, CVPR) §3.3, App. 6.1-6.2 and the official code: U-Net
     # generator unet_256 (8 down-samplings, C64-C128-C256-C512-C512-C512-C512-C512), batch
     # norm, dropout 0.5 (in the three ngf*8 up blocks after the innermost), tanh; 70x70
@@ -119,6 +163,7 @@ RULES: dict[str, Rule] = {
     "target_subset": Int(min=0, note="a subset index"),
     **dict.fromkeys(("lambda_cyc", "lambda_identity", "lambda_l1", "lambda_d", "lambda_b",
                      "lambda_da", "lambda_fa", "lambda_paired"), Number(min=0)),
+    **dict.fromkeys(STM_SCAN_NOISE, Number(min=0, max=1, note="data units")),
 }
 
 

@@ -43,6 +43,11 @@ tiny default; generators non-saturating, see :mod:`simart.models.gan`):
   (NOT in the seed: an optional supervised term on the paired clean map ``batch.x``; with
   ``lambda_paired > 0`` the model also needs ``x``. 0 = the seed's unpaired training).
 
+Not in the seed (hparams ``deg_noise_*`` > 0, the embedded default): G_B's output gets
+random STM scan noise (:func:`simart.models.gan.scan_noise`) wherever G_B is applied in
+training (D_B's fake, both cycles): a deterministic G_B cannot draw the blurry domain's
+noise (:mod:`simart.models.hparams_gan`, "Stochastic degradation generator").
+
 Update order per step (Algorithm 1): ``discriminators`` (d_d, d_b, d_da, d_fa) then
 ``generators`` (g_d, g_b, g_da; shared up-path parameters listed once).
 
@@ -61,7 +66,14 @@ import torch
 import torch.nn.functional as F
 
 from simart.models.base import Batch, RestorationModel
-from simart.models.cyclegan import Update, need, patch_discriminator, resnet_generator
+from simart.models.cyclegan import (
+    Update,
+    degradation_noise,
+    degrade,
+    need,
+    patch_discriminator,
+    resnet_generator,
+)
 from simart.models.gan import FeatureDiscriminator, d_loss, frozen, gan_loss, unique_parameters
 
 
@@ -135,7 +147,8 @@ class PDANetDA(RestorationModel):
         fa = self.feature_alignment
         # synthetic images (and bottleneck features) of the three generators
         fake_s, feat_d = self.g_d.forward_features(i_bs)     # I_BS^D
-        fake_b = self.g_b(i_s)                                 # I_S^B
+        noise = degradation_noise(h)                         # G_B's scan noise (hparams_gan)
+        fake_b = degrade(self.g_b, i_s, noise, gen)            # I_S^B
         fake_e, feat_da = self.g_da.forward_features(i_e)     # I_E^D
         # 1) discriminators, generators frozen (detached fakes)
         ld_d = d_loss(self.d_d, i_s, fake_s.detach(), kind)
@@ -150,7 +163,7 @@ class PDANetDA(RestorationModel):
         if update is not None:
             update("discriminators", loss_d)
         # 2) generators against the updated discriminators, discriminators frozen
-        cyc_f = F.l1_loss(self.g_b(fake_s), i_bs)   # forward cycle, Eq. 3
+        cyc_f = F.l1_loss(degrade(self.g_b, fake_s, noise, gen), i_bs)  # forward cycle, Eq. 3
         cyc_b = F.l1_loss(self.g_d(fake_b), i_s)    # backward cycle
         with frozen(*self.discriminators()):
             lg_d = gan_loss(self.d_d(fake_s), True, kind)

@@ -26,20 +26,19 @@ def seed003_context():
              if is_learned(m) and m in LEARNED_MODELS}
     steps_s = ", ".join(f"{m} {n}" for m, n in sorted(steps.items()))
     from simart.models.hparams import resolve_hparams
+    from simart.models.hparams_gan import degradation_noise
 
-    noisy = {}
-    for m in steps:
-        hp = resolve_hparams(m, CFG.train.hparams(m, "stm_cu111"))
-        amp = {k[len("deg_noise_"):]: v for k, v in hp.items()
-               if k.startswith("deg_noise_") and v > 0}
+    noisy = {}  # amplitudes -> models (one group when all rows use the same)
+    for m in sorted(steps):
+        amp = degradation_noise(resolve_hparams(m, CFG.train.hparams(m, "stm_cu111")))
         if amp:
-            noisy[m] = ", ".join(f"{k} {v:g}" for k, v in amp.items())
-    noise_s = "" if not noisy else (
-        " NOT as in the seed: the degradation generator (G_B, CycleGAN's F) of "
-        + ", ".join(f"`{m}`" for m in sorted(noisy))
-        + f" adds random STM scan noise to its output in training ({next(iter(noisy.values()))}"
-        "; `simart/models/hparams_gan.py`, \"Stochastic degradation generator\": without it "
-        "none of the unpaired rows beat the blurry input in the embedded run).")
+            noisy.setdefault(", ".join(f"{k} {v:g}" for k, v in amp.items()), []).append(m)
+    noise_s = "".join(
+        f" NOT as in the seed: the degradation generator (G_B, CycleGAN's F) of "
+        f"{', '.join(f'`{m}`' for m in models)} adds random STM scan noise to its output in "
+        f"training ({amps}; `simart/models/hparams_gan.py`, \"Stochastic degradation "
+        "generator\": without it none of the unpaired rows beat the blurry input in the "
+        "embedded run)." for amps, models in noisy.items())
     return (f"Run: `stm_cu111` test split, {st.images_per_domain.test} images per domain of "
             f"{size}² px ({st.images_per_domain.train} training maps per domain); training "
             f"steps: {steps_s or 'none'}. The seed trains on its own simulated set and "

@@ -601,7 +601,8 @@ def test_degradation_noise_only_in_training(name):
     a, c = make(name, **noise), make(name, **zero)
     with torch.no_grad():
         assert torch.equal(a.predict(b.y, b.subset), c.predict(b.y, b.subset))
-    from simart.models.cyclegan import degradation_noise, degrade
+    from simart.models.cyclegan import degrade
+    from simart.models.hparams_gan import degradation_noise
 
     x = torch.rand((2, 1, 32, 32))
     g = torch.Generator().manual_seed(1)

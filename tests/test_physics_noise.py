@@ -100,3 +100,20 @@ def test_default_specs_cover_every_modality_and_drive_every_operator():
         physics.forward("XRAY", x, {})
     with pytest.raises(ValueError, match="cs_mm"):
         physics.forward("TEM", x, {"defocus_nm": 1.0, "pixel_size_nm": 0.1})
+
+
+@pytest.mark.parametrize("exponent", [1.0, 2.0])
+def test_colored_noise_has_the_power_law_it_is_asked_for(exponent):
+    """Power ~ 1/f^exponent: the log-log slope of the mean periodogram is -exponent; each
+    row has zero mean and unit population std; the same generator state, the same draw."""
+    from simart.physics.noise import colored_noise
+
+    x = colored_noise(torch.Generator().manual_seed(5), (64, 4096), exponent)
+    assert torch.allclose(x.mean(-1), torch.zeros(64, dtype=x.dtype), atol=1e-12)
+    assert torch.allclose(x.std(-1, correction=0), torch.ones(64, dtype=x.dtype), atol=1e-9)
+    spec = (torch.fft.rfft(x, dim=-1).abs() ** 2).mean(0)[1:]
+    f = torch.fft.rfftfreq(4096, dtype=x.dtype)[1:]
+    slope = np.polyfit(np.log(f.numpy()), np.log(spec.numpy()), 1)[0]
+    assert abs(slope + exponent) < 0.1, slope
+    again = colored_noise(torch.Generator().manual_seed(5), (64, 4096), exponent)
+    assert torch.equal(x, again)

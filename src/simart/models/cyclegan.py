@@ -55,6 +55,7 @@ from simart.models.gan import (
     scan_noise,
     unique_parameters,
 )
+from simart.models.hparams_gan import degradation_noise
 
 Update = Callable[[str, torch.Tensor], None]
 
@@ -72,12 +73,6 @@ def resnet_generator(h: dict, up=None) -> ResnetGenerator:
     return ResnetGenerator(ngf=h["ngf"], n_blocks=h["n_blocks"], norm=h["gan_norm"],
                            output=h["output"], dropout=h["dropout"], up=up,
                            outer_kernel=h["outer_kernel"])
-
-
-def degradation_noise(h: dict) -> dict[str, float]:
-    """The scan-noise amplitudes of the degradation generator (``deg_noise_*`` hparams)."""
-    return {k[len("deg_noise_"):]: float(v) for k, v in h.items()
-            if k.startswith("deg_noise_") and float(v) > 0}
 
 
 def degrade(net: torch.nn.Module, x: torch.Tensor, noise: dict[str, float],

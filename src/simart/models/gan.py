@@ -49,6 +49,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from simart.physics.noise import colored_noise
+
 # ---------------------------------------------------------------------------- helpers
 
 def reflect_pad(x: torch.Tensor, left: int, right: int, top: int, bottom: int) -> torch.Tensor:
@@ -204,7 +206,8 @@ def scan_noise(shape: tuple[int, ...], amplitudes: dict[str, float], gen: torch.
 
     * ``white``: independent N(0, 1) per pixel;
     * ``pink``: 1/f noise along the raster scan (rows read left to right, top to bottom --
-      the scan time of an STM image), power ~ 1/f, zero mean and unit std per image;
+      the scan time of an STM image), power ~ 1/f, zero mean and unit std per image
+      (:func:`simart.physics.noise.colored_noise`, as the simulator draws it);
     * ``line``: one N(0, 1) offset per scan line (row).
 
     The stochastic part of the degradation generator of the unpaired GANs (CycleGAN's F,
@@ -227,13 +230,8 @@ def scan_noise(shape: tuple[int, ...], amplitudes: dict[str, float], gen: torch.
             n = torch.randn(shape, generator=gen, device=gen.device)
         elif fam == "line":
             n = torch.randn((b, c, h, 1), generator=gen, device=gen.device).expand(shape)
-        else:
-            white = torch.randn((b, c, h * w), generator=gen, device=gen.device)
-            f = torch.fft.rfftfreq(h * w, device=gen.device)
-            f[0] = f[1]
-            n = torch.fft.irfft(torch.fft.rfft(white, dim=-1) * f.rsqrt(), n=h * w, dim=-1)
-            n = n - n.mean(-1, keepdim=True)
-            n = (n / n.std(-1, keepdim=True).clamp_min(1e-12)).reshape(shape)
+        else:  # the simulator's 1/f scan noise (stm_cu111.degrade_blurry), float32 here
+            n = colored_noise(gen, (b, c, h * w), 1.0, torch.float32).reshape(shape)
         out = out + a * n
     return out.to(device=device, dtype=dtype)
 

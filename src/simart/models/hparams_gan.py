@@ -50,17 +50,20 @@ amplitudes, turns the backward cycle into denoising pairs.
 
 Measured in the embedded run (`snakemake --cores 2`, then ``results/tables/seed003_tables.md``;
 stm_cu111 128 training maps per domain, 400 steps at constant lr 2e-4, test split of 32
-maps, Delta PSNR of best.pt vs the blurry input, Wilcoxon p): CycleGAN +0.29 (p 0.03),
-CycleGAN+DA +0.55, CycleGAN+DA+WS +0.46, PDA-Net +0.48 dB (p < 0.001). The same training
-without the noise: CycleGAN -0.01 (best.pt) and -0.78 dB (last step). What did not help
-without it (16 maps per domain): lr 1e-3, 800 steps, lambda_cyc 1, ngf 16, 96^2 crops, a
+maps, Delta PSNR of best.pt vs the blurry input, Wilcoxon p): CycleGAN +0.27 (p 0.05),
+CycleGAN+DA +0.56, CycleGAN+DA+WS +0.57, PDA-Net +0.43 dB (p <= 0.003). Over training
+seeds (``python benchmarks/gan_noise_ablation.py``: the config's seed, 1, 2) CycleGAN
++0.27 / +0.78 / +0.55 and PDA-Net +0.43 / +0.54 / +0.30 dB; the same trainings without the
+noise: CycleGAN -0.00 / +0.02 / -0.01, PDA-Net -0.00 / +0.02 / +0.07 dB at best.pt (about
+the identity they start from) and -0.4 to -1.2 dB at the last step. GAN training is chaotic here: changing the 1/f noise's
+normalisation from the sample to the population std (a 1e-4 relative change of its
+amplitude) moved the four rows by up to 0.11 dB and reordered the ablation steps. What did not help without it (16 maps per domain): lr 1e-3, 800 steps, lambda_cyc 1, ngf 16, 96^2 crops, a
 3-layer ndf-32 PatchGAN (it learns to tell the domains apart and the generator then
 hallucinates sharper, wronger maps: -1.3 dB at step 400), a noise *input* channel to G_B
 (+0.13 / +0.00 dB). With 16 maps per domain instead of 128 the gain swung with the seed
 (-0.1 to +0.5 dB).
 
-The amplitudes are the mid-range of the simulated
-blurry domain's noise (BLURRY_SPECS: white 0.01-0.05, pink 0.01-0.05, line 0-0.04), which
+The amplitudes are the mid-range of the simulated blurry domain's noise (BLURRY_SPECS: white 0.01-0.05, pink 0.01-0.05, line 0-0.04), which
 the simulation's author knows (seed 003 simulates I_BS itself); learning them adversarially
 (a log-amplitude trained by D_B's loss) found the white level (0.032-0.038 vs 0.032 in the
 data) but shrank the 1/f and line terms that the tiny PatchGAN cannot see (0.006-0.01), and
@@ -105,6 +108,13 @@ _DISC_PAPER: dict[str, Any] = {"ndf": 64, "n_layers_d": 3}
 STM_SCAN_NOISE: dict[str, float] = {"deg_noise_white": 0.03, "deg_noise_pink": 0.03,
                                     "deg_noise_line": 0.02}
 NO_SCAN_NOISE: dict[str, float] = dict.fromkeys(STM_SCAN_NOISE, 0.0)
+
+
+def degradation_noise(h: dict[str, Any]) -> dict[str, float]:
+    """``{family: amplitude}`` of the degradation generator's scan noise from resolved
+    hyper-parameters (the ``deg_noise_*`` keys > 0; empty = the papers' deterministic one)."""
+    return {k[len("deg_noise_"):]: float(v) for k, v in h.items()
+            if k.startswith("deg_noise_") and float(v) > 0}
 
 _PDA_LAMBDAS: dict[str, Any] = {**NO_SCAN_NOISE, "lambda_d": 1.0, "lambda_b": 1.0,
                                 "lambda_cyc": 1.0, "lambda_da": 1.0, "lambda_identity": 0.0,

@@ -66,15 +66,9 @@ import torch
 import torch.nn.functional as F
 
 from simart.models.base import Batch, RestorationModel
-from simart.models.cyclegan import (
-    Update,
-    degradation_noise,
-    degrade,
-    need,
-    patch_discriminator,
-    resnet_generator,
-)
+from simart.models.cyclegan import Update, degrade, need, patch_discriminator, resnet_generator
 from simart.models.gan import FeatureDiscriminator, d_loss, frozen, gan_loss, unique_parameters
+from simart.models.hparams_gan import degradation_noise
 
 
 class PDANetDA(RestorationModel):

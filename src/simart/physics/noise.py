@@ -77,3 +77,23 @@ def add_noise(
         out = torch.cat([_noisy(yc[i:i + 1], lam[i:i + 1], sig[i:i + 1], gens[i])
                          for i in range(n)])
     return out.to(device=y.device, dtype=y.dtype)
+
+
+def colored_noise(gen: torch.Generator, shape: tuple[int, ...], exponent: float,
+                  dtype: torch.dtype = torch.float64) -> Tensor:
+    """Noise of ``shape`` with power spectrum ~ 1/f^``exponent`` along the last axis (1: pink,
+    2: brown), zero mean and unit (population) standard deviation per row of that axis.
+
+    White N(0, 1) draws from ``gen`` (on ``gen.device``) shaped in the Fourier domain by
+    f^(-exponent / 2); the DC bin takes the lowest non-zero frequency's weight before the
+    mean is removed. STM scan noise along the scan time (stm_cu111's blurry domain, the
+    GANs' stochastic degradation generator, :func:`simart.models.gan.scan_noise`).
+    """
+    n = shape[-1]
+    w = torch.fft.rfft(torch.randn(shape, generator=gen, dtype=dtype, device=gen.device),
+                       dim=-1)
+    f = torch.fft.rfftfreq(n, dtype=dtype, device=gen.device)
+    f[0] = f[1]
+    x = torch.fft.irfft(w * f ** (-exponent / 2), n=n, dim=-1)
+    x = x - x.mean(-1, keepdim=True)
+    return x / (x.std(-1, correction=0, keepdim=True) + 1e-12)

@@ -42,6 +42,7 @@ import torch
 from scipy import ndimage as ndi
 
 from simart.data.shards import write_shard
+from simart.physics.noise import colored_noise
 from simart.simulate.dataset_common import (
     check_specs,
     compression_arg,
@@ -208,13 +209,8 @@ def _rand(gen: torch.Generator, *shape: int) -> np.ndarray:
 
 
 def _colored(gen: torch.Generator, n: int, exponent: float) -> np.ndarray:
-    """Unit-std noise of length n with power spectrum ~ 1/f^exponent."""
-    w = np.fft.rfft(_randn(gen, n))
-    f = np.fft.rfftfreq(n)
-    f[0] = f[1]
-    x = np.fft.irfft(w * f ** (-exponent / 2), n)
-    x -= x.mean()
-    return x / (x.std() + 1e-12)
+    """Unit-std noise of length n with power spectrum ~ 1/f^exponent (float64)."""
+    return colored_noise(gen, (n,), exponent).numpy()
 
 
 def _shift_rows(img: np.ndarray, dx: np.ndarray, y_scale: float = 0.0) -> np.ndarray:

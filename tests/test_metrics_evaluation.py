@@ -86,3 +86,52 @@ def test_aggregated_markdown_says_missing_with_the_reason(images):
     assert "`lpips`: LPIPS backbone not found at /nonexistent/alexnet-owt-7be5be79.pth" in md
     assert "`rl` missing for all 4 images: signed CTF" in md
     assert "1 missing" not in md.split("## ")[1].split("\n")[3]  # psnr row of model m is clean
+
+
+def _cell(psnr: list[float], model: str = "m", reason: str = "") -> pd.DataFrame:
+    n = len(psnr)
+    return pd.DataFrame({"image_index": np.arange(n), "dataset": "simart", "modality": "SEM",
+                         "model": model, "status": "ok", "missing_reason": "", "seconds": 0.1,
+                         "psnr": psnr,
+                         "psnr_reason": [reason if np.isnan(v) else "" for v in psnr]})
+
+
+def test_an_all_inf_psnr_cell_shows_inf_not_missing(tmp_path):
+    """Restorations identical to the clean images: PSNR +inf, before shown as 'missing: [1]'
+    with an empty reason (the Markdown) and an empty mean (the CSV)."""
+    from simart.evaluation.aggregate import write_summary
+
+    cells = {"same": [np.inf] * 4, "some": [np.inf, np.inf, np.nan, np.inf],
+             "mixed": [30.0, 32.0, np.inf, np.nan]}
+    paths = []
+    for model, vals in cells.items():
+        paths.append(tmp_path / f"{model}.parquet")
+        _cell(vals, model, reason="metric undefined here").to_parquet(paths[-1])
+    summary = write_summary(paths, ["psnr"], 1.0, tmp_path / "s.csv", tmp_path / "s.md",
+                            tmp_path / "s.parquet")
+    s = summary.set_index("model")
+    assert s.loc["same", "psnr_mean"] == np.inf and s.loc["same", "psnr_median"] == np.inf
+    assert np.isnan(s.loc["same", "psnr_std"]) and s.loc["same", "psnr_n_inf"] == 4
+    assert s.loc["same", "psnr_n"] == 0 and s.loc["same", "psnr_missing"] == ""
+    csv = pd.read_csv(tmp_path / "s.csv").set_index("model")
+    assert csv.loc["same", "psnr_mean"] == np.inf  # written as "inf"
+    assert csv.loc["mixed", "psnr_mean"] == 31.0 and csv.loc["mixed", "psnr_n_inf"] == 1
+    md = (tmp_path / "s.md").read_text()
+    table = md.split("## ")[1].splitlines()
+    header = next(ln for ln in table if ln.startswith("| metric"))
+    assert [c.strip() for c in header.strip("|").split("|")[1:]] == ["mixed", "same", "some"]
+    row = next(ln for ln in table if ln.startswith("| psnr"))
+    mixed, same, some = (c.strip() for c in row.strip("|").split("|")[1:])
+    assert "missing" not in same and same == "+inf (all 4 inf)"
+    assert some == "+inf (3 inf, 1 missing [1])"
+    assert mixed.startswith("31.00 ± 1.41 (31.00)") and mixed.endswith("(1 inf, 1 missing [1])")
+    assert "- [1] `psnr`: metric undefined here" in md
+    assert "`psnr`: \n" not in md + "\n" and "`psnr`: not computed" not in md
+
+
+def test_a_cell_with_both_infinities_and_no_finite_value_says_why():
+    summary = summarize([_cell([np.inf, -np.inf])], ["psnr"])
+    assert np.isnan(summary.loc[0, "psnr_mean"])
+    assert summary.loc[0, "psnr_missing"] == "no finite value, both +inf and -inf"
+    md = to_markdown(summary, ["psnr"], 1.0)
+    assert "`psnr`: no finite value, both +inf and -inf" in md

@@ -227,6 +227,35 @@ def test_bm3d_improves_psnr_on_a_noisy_image():
     assert out.dtype == np.float32 and _psnr(out, x) > _psnr(y, x) + 3.0
 
 
+def test_bm3d_runs_single_threaded(monkeypatch):
+    """The binary's multi-threaded aggregation order varies (see ``C.bm3d_profile``)."""
+    import bm3d
+
+    seen = []
+    real = bm3d.bm3d
+
+    def spy(z, sigma_psd, profile="np", *args, **kwargs):
+        seen.append(profile)
+        return real(z, sigma_psd, profile, *args, **kwargs)
+
+    monkeypatch.setattr(bm3d, "bm3d", spy)
+    C.restore_bm3d(_noisy(_image(32), 1e3, 0.05), "TEM", _params())
+    # the 'np' profile (what profile="np" selects), changed only in its thread count
+    assert len(seen) == 1 and type(seen[0]) is bm3d.BM3DProfile
+    assert vars(seen[0]) == {"num_threads": 1}
+
+
+def test_bm3d_and_tip_erosion_are_bit_identical_call_to_call():
+    x = _image(96)
+    params = _params(poisson_counts=1e3, gaussian_sigma=0.05)
+    y = _noisy(x, 1e3, 0.05).astype(np.float32)
+    a, b = C.restore_bm3d(y, "TEM", params), C.restore_bm3d(y.copy(), "TEM", params)
+    assert a.tobytes() == b.tobytes()
+    p_afm = _params(poisson_counts=1e3, gaussian_sigma=0.05, pixel_size_nm=2.0)
+    a, b = (C.restore_tip_erosion(y, "AFM", p_afm) for _ in range(2))
+    assert a.tobytes() == b.tobytes()
+
+
 # ------------------------------------------------------------------------------ AFM tip
 
 

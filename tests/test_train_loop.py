@@ -325,3 +325,53 @@ def _torch_flags_restored():
     yield
     assert torch.get_num_threads() == n  # train() restores the global torch settings
     assert torch.are_deterministic_algorithms_enabled() == det
+
+
+# ------------------------------------------------------------- byte-reproducible checkpoints
+
+
+def _toy_state() -> dict:
+    torch.manual_seed(0)
+    model = TinyModel()
+    opt = torch.optim.Adam(model.parameters())
+    model(torch.rand(1, 1, 8, 8)).sum().backward()
+    opt.step()
+    return {"kind": "last", "identity": IDENTITY, "step": 3, "model": model.state_dict(),
+            "optimizer": opt.state_dict(), "rng": torch.get_rng_state()}
+
+
+def test_checkpoint_bytes_do_not_depend_on_the_path(tmp_path):
+    """torch.save to a path named the zip's folder after the (random) temporary file."""
+    import hashlib
+    import zipfile
+
+    from simart.train.checkpoint import save_checkpoint
+
+    paths = [tmp_path / "a" / "best.pt", tmp_path / "b" / "other_name.pt"]
+    for p in paths:
+        save_checkpoint(p, _toy_state())
+    a, b = (p.read_bytes() for p in paths)
+    assert hashlib.sha256(a).hexdigest() == hashlib.sha256(b).hexdigest()
+    names = zipfile.ZipFile(paths[0]).namelist()
+    assert names and all(n.startswith("archive/") for n in names), names
+    assert load_checkpoint(paths[1])["step"] == 3
+
+
+def test_checkpoint_written_to_a_path_by_older_code_still_loads(tmp_path):
+    from simart.train.checkpoint import FORMAT, FORMAT_VERSION
+
+    old = tmp_path / ".best.pt.x1y2z3.tmp.pt"  # the old code's folder name in the zip
+    torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, **_toy_state()}, old)
+    final = old.rename(tmp_path / "best.pt")
+    ckpt = load_checkpoint(final)
+    assert ckpt["step"] == 3 and torch.equal(ckpt["rng"], _toy_state()["rng"])
+
+
+def test_two_identical_runs_give_sha256_identical_best_pt(tmp_path):
+    import hashlib
+
+    s = settings(steps=10, val_every=5, checkpoint_every=5)
+    run(tmp_path / "a", s)
+    run(tmp_path / "b", s)
+    digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()
+    assert digest(tmp_path / "a" / "best.pt") == digest(tmp_path / "b" / "best.pt")

@@ -4,7 +4,9 @@ CSV / Parquet: one row per (dataset, modality, model), columns ``<metric>_mean``
 ``_median``, ``_n`` (finite values used), ``_n_inf``, ``_missing`` (why values are
 missing). Markdown: one table per (dataset, modality) with the metrics as rows and the
 models as columns; a metric or a model that could not be computed says
-``missing: <reason>`` (reasons listed under the table).
+``missing: <reason>`` (reasons listed under the table). A cell whose every computed value
+is +inf (PSNR of restorations identical to the clean images) is ``inf`` in the CSV and
+``+inf (all k inf)`` in the Markdown, not missing.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ def summarize(cells: Sequence[pd.DataFrame], metrics: Sequence[str]) -> pd.DataF
 
     Statistics use only the images where the model ran (``status == "ok"``) and the metric
     is finite; a PSNR of +inf (a perfect restoration) is excluded from mean/std and counted
-    in ``<metric>_n_inf`` so it never hides inside an average. ``<metric>_missing`` names
-    why values are NaN among the images the model ran on (metric unavailable/undefined).
+    in ``<metric>_n_inf`` so it never hides inside an average. When there is no finite value
+    but every computed one is the same infinity, mean and median are that infinity (std
+    NaN): the cell is +inf, not missing. ``<metric>_missing`` names why values are NaN among
+    the images the model ran on (metric unavailable/undefined).
     """
     rows = []
     for cell in cells:
@@ -52,13 +56,17 @@ def summarize(cells: Sequence[pd.DataFrame], metrics: Sequence[str]) -> pd.DataF
             for m in metrics:
                 vals = (grp.loc[ok, m].to_numpy(dtype=np.float64) if m in grp.columns
                         else np.full(int(ok.sum()), np.nan))
-                finite = vals[np.isfinite(vals)]
-                row[f"{m}_mean"] = finite.mean() if finite.size else np.nan
+                finite, infs = vals[np.isfinite(vals)], np.unique(vals[np.isinf(vals)])
+                only_inf = float(infs[0]) if not finite.size and infs.size == 1 else np.nan
+                row[f"{m}_mean"] = finite.mean() if finite.size else only_inf
                 row[f"{m}_std"] = finite.std(ddof=1) if finite.size > 1 else np.nan
-                row[f"{m}_median"] = np.median(finite) if finite.size else np.nan
+                row[f"{m}_median"] = np.median(finite) if finite.size else only_inf
                 row[f"{m}_n"] = int(finite.size)
                 row[f"{m}_n_inf"] = int(np.isinf(vals).sum())
-                row[f"{m}_missing"] = _reasons(grp, m, ok)
+                why = _reasons(grp, m, ok)
+                if not finite.size and infs.size > 1:
+                    why = "; ".join(filter(None, [why, "no finite value, both +inf and -inf"]))
+                row[f"{m}_missing"] = why
             rows.append(row)
     return pd.DataFrame(rows).sort_values(KEYS, kind="stable").reset_index(drop=True)
 
@@ -126,16 +134,20 @@ def to_markdown(summary: pd.DataFrame, metrics: Sequence[str], data_range: float
                         f"`{r['model']}` missing for all {r['n_images']} images: "
                         f"{r['missing_reason']}")
                     continue
-                mean, reason = r[f"{m}_mean"], r[f"{m}_missing"]
-                if not np.isfinite(mean):
+                mean, reason = r[f"{m}_mean"], r[f"{m}_missing"] or "not computed"
+                n_inf = r[f"{m}_n_inf"]
+                n_nan = n_ok - r[f"{m}_n"] - n_inf  # inf values are not missing
+                if np.isnan(mean):
                     row[r["model"]] = "missing: " + notes.ref(f"`{m}`: {reason}")
                     continue
-                cell = _fmt(mean, r[f"{m}_std"], r[f"{m}_median"], _digits(m))
-                extra = []
-                if r[f"{m}_n"] < n_ok:
-                    extra.append(f"{n_ok - r[f'{m}_n']} missing " + notes.ref(f"`{m}`: {reason}"))
-                if r[f"{m}_n_inf"]:
-                    extra.append(f"{r[f'{m}_n_inf']} inf")
+                if np.isinf(mean):  # no finite value, every computed one this infinity
+                    cell = "+inf" if mean > 0 else "-inf"
+                    extra = [f"all {n_inf} inf" if n_inf == n_ok else f"{n_inf} inf"]
+                else:
+                    cell = _fmt(mean, r[f"{m}_std"], r[f"{m}_median"], _digits(m))
+                    extra = [f"{n_inf} inf"] if n_inf else []
+                if n_nan > 0:
+                    extra.append(f"{n_nan} missing " + notes.ref(f"`{m}`: {reason}"))
                 row[r["model"]] = cell + (f" ({', '.join(extra)})" if extra else "")
             table.append(row)
         for r in grp.itertuples(index=False):

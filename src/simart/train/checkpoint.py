@@ -95,11 +95,21 @@ def check_settings(path: str | os.PathLike, stored: Mapping, current: Mapping,
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """``torch.save`` of ``state`` plus format/torch versions, atomically."""
+    """``torch.save`` of ``state`` plus format/torch versions, atomically and byte-reproducibly.
+
+    Saved through an open file object, not a path: given a path, ``torch.save`` names the
+    zip's top folder after the file's stem (here the random temporary name of
+    :func:`simart.io.atomic_path`, e.g. ``.best.pt.k3j9x.tmp/data.pkl``), so two identical
+    runs gave different bytes; given a file object the folder is always ``archive/``. The
+    rest of the archive is already fixed (zip dates 1980-01-01, ``.data/serialization_id``
+    derived from the records' CRCs, storages numbered in pickling order), so the same
+    ``state`` gives the same bytes (sha256) whatever the path. A full disk raises
+    :class:`simart.io.DiskFullError` naming ``path``.
+    """
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION,
                "torch_version": str(torch.__version__), **state}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(payload, fh)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -116,14 +126,22 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError ...
         first = (str(exc).strip().splitlines() or [""])[0]
         raise CheckpointCorrupt(f"checkpoint {path} is unreadable ({type(exc).__name__}: "
-                                f"{first}): delete it to start over") from exc
+                                f"{first}): {_rebuild(path)}") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise CheckpointCorrupt(f"{path} is not a simart training checkpoint")
+        raise CheckpointCorrupt(f"{path} is not a simart training checkpoint: {_rebuild(path)}")
     if ckpt.get("format_version") != FORMAT_VERSION:
         raise CheckpointCorrupt(f"checkpoint {path} has format version "
                                 f"{ckpt.get('format_version')!r}, this code reads "
                                 f"{FORMAT_VERSION}: delete it to start over")
     return ckpt
+
+
+def _rebuild(path: Path) -> str:
+    """How to recover from a bad checkpoint: a training output is rebuilt by Snakemake (the
+    training starts over when its working folder cannot be resumed); others are deleted."""
+    if path.name == "best.pt" and path.parent.name != "work":
+        return f"rebuild it: snakemake --cores all --forcerun {path} -- {path}"
+    return "delete it to start over"
 
 
 def _fmt(v: Any) -> str:

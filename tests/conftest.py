@@ -1,0 +1,24 @@
+"""Shared test plumbing: the count of bad inputs / corrupt states tried (marker ``bad_input``).
+
+Every test marked ``bad_input`` feeds one bad input or corrupt state to the project and
+asserts (with the helpers of ``tests/badinput.py``) that it is refused with a message
+naming the key or file and that nothing is left that Snakemake would take as complete.
+The summary line at the end of the run prints how many were tried and how many passed.
+"""
+
+from __future__ import annotations
+
+_COUNTS = {"tried": 0, "refused": 0}
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and "bad_input" in report.keywords:
+        _COUNTS["tried"] += 1
+        _COUNTS["refused"] += bool(report.passed)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _COUNTS["tried"]:
+        terminalreporter.write_line(
+            f"bad inputs / corrupt states tried: {_COUNTS['tried']}; refused with a message "
+            f"naming the key or file and no partial output: {_COUNTS['refused']}")

@@ -8,6 +8,26 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+# A YAML error in config.yaml stops the run naming the file and line (Snakemake's loader
+# names neither). Files given with --configfile are read by Snakemake before this runs.
+def _check_config_yaml(path="config.yaml"):
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+    from simart.config import ConfigError, load_yaml
+
+    if os.path.exists(path):
+        try:
+            load_yaml(os.path.abspath(path))
+        except ConfigError as err:
+            sys.stderr.write(f"\nSIMART config error: {err}\n\n")
+            raise SystemExit(1)
+
+
+_check_config_yaml()
+
+
 configfile: "config.yaml"
 
 
@@ -30,8 +50,13 @@ include: "rules/report.smk"
 
 rule all:
     input:
-        all_shards(),
+        shard_outputs(all_shards() + physics_dataset_targets()),
+        training_outputs(all_trained()),
         all_cells(),
         figure_targets(),
-        physics_dataset_targets(),
     default_target: True
+
+
+# before any job: a profile's rule names exist; warn about missing shards / trained models
+# that results were built from (with the command that rebuilds them)
+check_plan(all_shards() + physics_dataset_targets(), all_trained())

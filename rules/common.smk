@@ -6,6 +6,14 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from simart.config import LEARNED_MODELS, SPLITS, ConfigError, n_shards, validate_config  # noqa: E402
 from simart.data.datasets import MODEL_UNPAIRED, dataset_views, model_applies  # noqa: E402
+from simart.provenance import code_version  # noqa: E402
+from simart.workflow.checks import (  # noqa: E402
+    missing_sources,
+    missing_sources_message,
+    shard_outputs,
+    training_outputs,
+    unknown_profile_rules,
+)
 
 try:
     CFG = validate_config(config)
@@ -34,6 +42,13 @@ wildcard_constraints:
     model=r"[A-Za-z0-9_]+",
     dataset="|".join(["simart", "stem_lattice", "stm_cu111", "lm"]),
     subset="|".join(ALL_SUBSETS),
+
+
+def code(script):
+    """Version of the library code a rule's script can import (simart.provenance): a param
+    of every rule, so that editing that code reruns the rule (Snakemake's own code trigger
+    sees only the script)."""
+    return code_version(Path(workflow.basedir) / "workflow_scripts" / script)
 
 
 def cfg_part(*keys):
@@ -244,3 +259,24 @@ if CFG.sources.user_dir:
     except SourceError as _err:
         sys.stderr.write(f"\nSIMART config error: sources.user_dir: {_err}\n\n")
         raise SystemExit(1)
+
+
+def check_plan(shards, trained):
+    """Run once the rules are defined (end of the Snakefile), before any job."""
+    import difflib
+
+    rs = workflow.resource_settings
+    named = [*(getattr(rs, "overwrite_resources", None) or {}),
+             *(getattr(rs, "overwrite_threads", None) or {})]
+    rules_now = [r.name for r in workflow.rules]
+    unknown = unknown_profile_rules(named, rules_now)
+    if unknown:
+        hints = "; ".join(f"{u!r}: did you mean {difflib.get_close_matches(u, rules_now, 1)}?"
+                          for u in unknown)
+        sys.stderr.write(
+            f"\nSIMART profile error: set-resources / set-threads name rules this workflow "
+            f"does not have: {unknown} ({hints}). Rules: {sorted(rules_now)}\n\n")
+        raise SystemExit(1)
+    missing = missing_sources(shards, trained, R)
+    if missing:
+        sys.stderr.write("\n" + missing_sources_message(missing) + "\n\n")

@@ -12,7 +12,7 @@ if SL.enabled:
     from simart.simulate.stem_lattice import resolve_materials
 
     try:
-        resolve_materials(SL)
+        resolve_materials(SL, image_size=SL.image_size or CFG.image_size)
     except (CIFError, ValueError) as _err:
         sys.stderr.write(f"\nSIMART config error: stem_lattice: {_err}\n\n")
         raise SystemExit(1)
@@ -74,11 +74,12 @@ rule stem_lattice_shard:
     benchmark:
         f"{R}/benchmarks/stem_lattice/{{split}}_{{shard}}.tsv"
     params:
+        code=code("stem_lattice_shard.py"),  # the library code it runs
         cfg=cfg_part("seed", "image_size", "stem_lattice"),
         levels=SL.levels,
     threads: 1
     resources:
-        **shard_job(SL.shard_size * _px(SL), bytes_per_px=12, px_per_min=2**22),
+        **shard_job(SL.shard_size * _px(SL), bytes_per_px=20, px_per_min=2**22),
     script:
         "../workflow_scripts/stem_lattice_shard.py"
 
@@ -95,10 +96,11 @@ rule stm_cu111_shard:
     benchmark:
         f"{R}/benchmarks/stm_cu111/{{domain}}_{{split}}_{{shard}}.tsv"
     params:
+        code=code("stm_cu111_shard.py"),  # the library code it runs
         cfg=cfg_part("seed", "image_size", "stm_cu111"),
     threads: 1
     resources:
-        **shard_job(STM.shard_size * _px(STM), bytes_per_px=12, px_per_min=2**17, base_mb=3000),
+        **shard_job(STM.shard_size * _px(STM), bytes_per_px=20, px_per_min=2**17, base_mb=3000),
     script:
         "../workflow_scripts/stm_cu111_shard.py"
 
@@ -112,6 +114,7 @@ rule lm_catalog:
     benchmark:
         f"{R}/benchmarks/lm_catalog.tsv"
     params:
+        code=code("lm_catalog.py"),  # the library code it runs
         cfg=cfg_part("seed", "image_size", "lm"),
     resources:
         **small_job(mem_mb=2000, runtime=30),
@@ -133,6 +136,7 @@ rule lm_shard:
     benchmark:
         f"{R}/benchmarks/lm/{{mode}}_{{split}}_{{shard}}.tsv"
     params:
+        code=code("lm_shard.py"),  # the library code it runs
         cfg=cfg_part("seed", "image_size", "lm"),
     threads: 1
     resources:

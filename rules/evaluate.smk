@@ -61,14 +61,25 @@ rule predict_shard:
     benchmark:
         f"{R}/benchmarks/predict/{{dataset}}_{{model}}_{{shard}}.tsv"
     params:
+        code=code("predict_shard.py"),  # the library code it runs
         model_kwargs=predict_kwargs,
         subsets=lambda wc: list(VIEWS[wc.dataset].eval_subsets),
         seed=CFG.seed,
     threads: 1
     resources:
-        **shard_job(eval_pixels, bytes_per_px=12, px_per_min=2**18),
+        **shard_job(eval_pixels, bytes_per_px=20, px_per_min=2**18),
     script:
         "../workflow_scripts/predict_shard.py"
+
+
+def made_from(wc):
+    """What a cell's rows must have been made from (checked by gather_cell): the subset's
+    test shards and, for learned rows, the weights that restore it. Params, not inputs:
+    they reach the cell through its metric tables already (a smaller DAG at paper scale)."""
+    ids = eval_shard_ids(wc.dataset, wc.model)
+    return {"shards": [VIEWS[wc.dataset].shard_path(wc.subset, "test", i, R) for i in ids],
+            "weights": entry_weights(wc.dataset, wc.model, wc.subset)
+            if is_learned(wc.model) else None}
 
 
 rule metrics_cell:
@@ -86,6 +97,9 @@ rule metrics_cell:
         f"{R}/benchmarks/metrics_cell/{{dataset}}_{{subset}}_{{model}}.tsv"
     resources:
         **small_job(mem_mb=2000, runtime=15),
+    params:
+        code=code("metrics_cell.py"),  # the library code it runs
+        made_from=made_from,
     script:
         "../workflow_scripts/metrics_cell.py"
 
@@ -103,6 +117,7 @@ rule aggregate_metrics:
     benchmark:
         f"{R}/benchmarks/aggregate_metrics.tsv"
     params:
+        code=code("aggregate_metrics.py"),  # the library code it runs
         metrics=METRICS,
         data_range=CFG.evaluate.data_range,
     resources:

@@ -93,6 +93,7 @@ rule fig2_modality_bars:
     benchmark:
         f"{R}/benchmarks/fig2_modality_bars.tsv"
     params:
+        code=code("fig_seed000_fig2_bars.py"),  # the library code it runs
         cells=_s000_cells(_s000_methods()),
         models=_s000_methods(),
         dpi=CFG.figures.dpi,
@@ -113,6 +114,7 @@ rule fig2_quality_speed:
     benchmark:
         f"{R}/benchmarks/fig2_quality_speed.tsv"
     params:
+        code=code("fig_seed000_fig2_speed.py"),  # the library code it runs
         cells=_s000_cells(_s000_methods()),
         models=_s000_methods(),
         dpi=CFG.figures.dpi,
@@ -133,6 +135,7 @@ rule fig3_ablations:
     benchmark:
         f"{R}/benchmarks/fig3_ablations.tsv"
     params:
+        code=code("fig_seed000_fig3_ablations.py"),  # the library code it runs
         cells=_s000_cells(_s000_ablation_rows()),
         models=_s000_ablation_rows(),
         dpi=CFG.figures.dpi,
@@ -153,6 +156,7 @@ rule fig3_eta_sweep:
     benchmark:
         f"{R}/benchmarks/fig3_eta_sweep.tsv"
     params:
+        code=code("fig_seed000_fig3_eta.py"),  # the library code it runs
         cells=_s000_cells(list(_s000_etas())),
         etas=_s000_etas(),
         dpi=CFG.figures.dpi,
@@ -173,6 +177,7 @@ rule fig3_training_curves:
     benchmark:
         f"{R}/benchmarks/fig3_training_curves.tsv"
     params:
+        code=code("fig_seed000_fig3_curves.py"),  # the library code it runs
         logs=_s000_logs(),
         dpi=CFG.figures.dpi,
     resources:
@@ -192,6 +197,7 @@ rule fig4_cross_modal:
     benchmark:
         f"{R}/benchmarks/fig4_cross_modal.tsv"
     params:
+        code=code("fig_seed000_fig4_cross_modal.py"),  # the library code it runs
         cells=_s000_cross_cells(),
         rows=_s000_cross_rows(),
         dpi=CFG.figures.dpi,

@@ -71,6 +71,7 @@ rule fig5_qualitative:
     benchmark:
         f"{R}/benchmarks/fig5_qualitative.tsv"
     params:
+        code=code("fig_seed000_qualitative.py"),  # the library code it runs
         paths=fig5_inputs(),
         models=fig5_models(),
         example_index=CFG.figures.example_index,
@@ -94,6 +95,7 @@ rule fig6_statistics:
     benchmark:
         f"{R}/benchmarks/fig6_statistics.tsv"
     params:
+        code=code("fig_seed000_stats.py"),  # the library code it runs
         cells=fig6_inputs()["cells"],
         models=fig6_models(),
         reference=CFG.stats.reference_model,

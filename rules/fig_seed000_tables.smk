@@ -97,6 +97,7 @@ rule seed000_tables:
     benchmark:
         f"{R}/benchmarks/seed000_tables.tsv"
     params:
+        code=code("seed000_tables.py"),  # the library code it runs
         paths=seed000_tables_paths(),
         run=seed000_run(),
         context=seed000_context(),

@@ -42,6 +42,7 @@ rule seed001_tables:
     benchmark:
         f"{R}/benchmarks/seed001_tables.tsv"
     params:
+        code=code("fig_seed001_tables.py"),  # the library code it runs
         context=seed001_context() if "stem_lattice" in VIEWS else "",
     resources:
         **small_job(mem_mb=2000, runtime=15),
@@ -62,6 +63,7 @@ rule seed001_noise_curves:
     benchmark:
         f"{R}/benchmarks/seed001_noise_curves.tsv"
     params:
+        code=code("fig_seed001_noise_curves.py"),  # the library code it runs
         dpi=CFG.figures.dpi,
     resources:
         **small_job(mem_mb=2000, runtime=15),

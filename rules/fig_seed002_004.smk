@@ -95,6 +95,7 @@ rule seed002_tables:
     benchmark:
         f"{R}/benchmarks/seed002_tables.tsv"
     params:
+        code=code("seed002_tables.py"),  # the library code it runs
         subsets=list(VIEWS["lm"].eval_subsets) if "lm" in VIEWS else [],
         missing=h4_missing("lm", S002_MODELS),
         context=s002_context(),
@@ -117,6 +118,7 @@ rule fig_seed002_eta_ablation:
     benchmark:
         f"{R}/benchmarks/fig_seed002_eta_ablation.tsv"
     params:
+        code=code("fig_seed002_eta_ablation.py"),  # the library code it runs
         rows=s002_eta_rows(),
         subsets=list(VIEWS["lm"].eval_subsets) if "lm" in VIEWS else [],
         dpi=CFG.figures.dpi,
@@ -168,6 +170,7 @@ rule fig_seed003_fig3:
     benchmark:
         f"{R}/benchmarks/fig_seed003_fig3.tsv"
     params:
+        code=code("fig_seed003_examples.py"),  # the library code it runs
         **s003_paths("blurry"),
         subset="blurry",
         missing=h4_missing("stm_cu111", S003_ABLATION),
@@ -192,6 +195,7 @@ rule fig_seed003_fig4:
     benchmark:
         f"{R}/benchmarks/fig_seed003_fig4.tsv"
     params:
+        code=code("fig_seed003_examples.py"),  # the library code it runs
         **s003_paths("experimental"),
         subset="experimental",
         missing=h4_missing("stm_cu111", S003_ABLATION),
@@ -216,6 +220,7 @@ rule seed003_claims:
     benchmark:
         f"{R}/benchmarks/seed003_claims.tsv"
     params:
+        code=code("fig_seed003_claims.py"),  # the library code it runs
         scale=h4_scale("stm_cu111", ("noisy", *S003_ABLATION)),
     resources:
         **small_job(mem_mb=2000, runtime=15),
@@ -272,6 +277,7 @@ rule fig_seed004_distributions:
     benchmark:
         f"{R}/benchmarks/fig_seed004_distributions.tsv"
     params:
+        code=code("fig_seed004_distributions.py"),  # the library code it runs
         missing=h4_missing("lm", S004_MODELS),
         dpi=CFG.figures.dpi,
     resources:
@@ -291,6 +297,7 @@ rule fig_seed004_ddpm_avg:
     benchmark:
         f"{R}/benchmarks/fig_seed004_ddpm_avg.tsv"
     params:
+        code=code("fig_seed004_ddpm_avg.py"),  # the library code it runs
         n_samples=s004_n_samples(),
         dpi=CFG.figures.dpi,
     resources:
@@ -318,6 +325,7 @@ rule fig_seed004_uncertainty:
     benchmark:
         f"{R}/benchmarks/fig_seed004_uncertainty.tsv"
     params:
+        code=code("fig_seed004_uncertainty.py"),  # the library code it runs
         **s004_uncertainty_paths(),
         n_examples=2,
         dpi=CFG.figures.dpi,
@@ -339,6 +347,7 @@ rule seed004_claims:
     benchmark:
         f"{R}/benchmarks/seed004_claims.tsv"
     params:
+        code=code("fig_seed004_claims.py"),  # the library code it runs
         data_range=CFG.evaluate.data_range,
         scale=s004_scale(),
     resources:

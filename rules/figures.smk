@@ -9,6 +9,7 @@ rule fig1_artifacts:
     benchmark:
         f"{R}/benchmarks/fig1_artifacts.tsv"
     params:
+        code=code("fig1_artifacts.py"),  # the library code it runs
         figures=cfg_part("figures")["figures"],
         paths=fig1_inputs(),
         models=fig1_models(),
@@ -58,6 +59,7 @@ rule seed003_tables:
     benchmark:
         f"{R}/benchmarks/seed003_tables.tsv"
     params:
+        code=code("seed003_tables.py"),  # the library code it runs
         data_range=CFG.evaluate.data_range,
         context=seed003_context(),
     resources:
@@ -91,6 +93,7 @@ rule seed004_tables:
     benchmark:
         f"{R}/benchmarks/seed004_tables.tsv"
     params:
+        code=code("seed004_tables.py"),  # the library code it runs
         paths=seed004_inputs(),
         data_range=CFG.evaluate.data_range,
         context=seed004_context(),
@@ -121,6 +124,7 @@ rule reproduction_report:
     benchmark:
         f"{R}/benchmarks/reproduction_report.tsv"
     params:
+        code=code("reproduction_report.py"),  # the library code it runs
         context=reproduction_context(),
     resources:
         **small_job(mem_mb=2000, runtime=15),

@@ -20,6 +20,7 @@ rule benchmark_summary:
     benchmark:
         f"{R}/benchmarks/benchmark_summary.tsv"
     params:
+        code=code("benchmark_summary.py"),  # the library code it runs
         root=f"{R}/benchmarks",
         patterns=lambda wc: benchmark_patterns(),
     localrule: True

@@ -10,9 +10,10 @@ rule simulate_shard:
     benchmark:
         f"{R}/benchmarks/simulate/{{modality}}_{{split}}_{{shard}}.tsv"
     params:
+        code=code("simulate_shard.py"),  # the library code it runs
         cfg=cfg_part("seed", "image_size", "simart"),
     threads: 1
     resources:
-        **shard_job(CFG.simart.shard_size * CFG.image_size**2, bytes_per_px=12, px_per_min=2**22),
+        **shard_job(CFG.simart.shard_size * CFG.image_size**2, bytes_per_px=20, px_per_min=2**22),
     script:
         "../workflow_scripts/simulate_shard.py"

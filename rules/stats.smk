@@ -37,6 +37,7 @@ rule score_shard:
     benchmark:
         f"{R}/benchmarks/score/{{dataset}}_{{model}}_{{shard}}.tsv"
     params:
+        code=code("score_shard.py"),  # the library code it runs
         metrics=METRICS,
         data_range=CFG.evaluate.data_range,
         lpips_backbone=lpips_backbone_path() if "lpips" in METRICS else None,
@@ -59,6 +60,7 @@ rule stats:
     benchmark:
         f"{R}/benchmarks/stats.tsv"
     params:
+        code=code("stats.py"),  # the library code it runs
         metrics=list(CFG.stats.metrics or METRICS),
         reference=CFG.stats.reference_model,
         all_pairs=CFG.stats.pairs == "all",

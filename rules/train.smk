@@ -36,6 +36,7 @@ rule train_model:
     benchmark:
         f"{R}/benchmarks/train/{{dataset}}_{{group}}_{{model}}.tsv"
     params:
+        code=code("train_model.py"),  # the library code it runs
         cfg=train_params_cfg,
         subsets=lambda wc: list(VIEWS[wc.dataset].all_groups[wc.group]),
         unpaired=lambda wc: {f: "clean" if f == "xu" else "degraded"

@@ -204,3 +204,17 @@ def test_every_shipped_material_renders_along_each_of_its_zone_axes():
                                         single_layer=info.get("single_layer", False))
             assert np.isfinite(img).all() and img.max() > 0, (name, ax)
             assert facts["n_columns"] > 0
+
+
+def test_renderer_refuses_an_image_with_unbounded_atom_columns():
+    """The last guard against a degenerate projected cell (the CIF checks refuse it first):
+    a 1e-4 nm cell would put ~1e10 columns in one 64 px image."""
+    from simart.simulate.crystals import ProjectedCell
+
+    tiny = 1e-4
+    cell = ProjectedCell("Flat", (0, 0, 1), np.array([tiny, 0.0]), np.array([0.0, tiny]),
+                         np.zeros((1, 2)), np.zeros(1, np.int64), np.array([14]),
+                         np.ones(1), 0.4)
+    p = {"pixel_size_nm": 0.03, "thickness_nm": 4.0, "probe_sigma_nm": 0.03, **PROBE}
+    with pytest.raises(ValueError, match=r"'Flat'.*atom columns"):
+        render_lattice(cell, 64, p, None)

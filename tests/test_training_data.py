@@ -7,8 +7,9 @@ import torch
 
 from simart.config import ConfigError, validate_config
 from simart.data.datasets import dataset_views, model_applies
-from simart.data.shards import Shard
+from simart.data.shards import Shard, write_shard
 from simart.data.training import ShardTrainData, realisation, second_realisation
+from simart.provenance import shard_fingerprint
 
 CFG = validate_config({
     "seed": 4, "image_size": 32,
@@ -96,7 +97,22 @@ def test_shard_data_lazy_equals_preloaded(tmp_path):
         e, z = eager.item(i), lazy.item(i)
         np.testing.assert_array_equal(e["y"], z["y"])
         np.testing.assert_array_equal(e["x"], z["x"])
-    assert eager.signature()["shards"] == ["lm/shards/confocal/train/0000.h5"]
+    assert eager.signature()["shards"] == [
+        {"path": "lm/shards/confocal/train/0000.h5", "fingerprint": shard_fingerprint(path)}]
+
+
+def test_signature_changes_with_shard_content(tmp_path):
+    """The data identity of a training is the shards' content, not their names or counts."""
+    path = _build("lm", "confocal", tmp_path)
+    before = ShardTrainData("lm", [path], ["widefield", "confocal"]).signature()
+    with Shard(path) as s:
+        clean, degraded, params, attrs = s.clean(), s.degraded(), s.params(), dict(s.attrs)
+    attrs.pop("fingerprint")
+    degraded[0, 0, 0] += 0.25
+    write_shard(path, clean, degraded, params, attrs)
+    after = ShardTrainData("lm", [path], ["widefield", "confocal"]).signature()
+    assert before["shards"][0]["path"] == after["shards"][0]["path"]
+    assert before["shards"][0]["fingerprint"] != after["shards"][0]["fingerprint"]
 
 
 def test_shard_of_unknown_subset_is_refused(tmp_path):

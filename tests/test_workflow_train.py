@@ -46,14 +46,26 @@ def test_rerun_one_cell_retrains_only_its_model(trained):
     assert "simulate_shard" not in jobs and "group=AFM" not in out and "group=SEM" in out
 
 
-def test_changed_hparams_are_refused_by_the_old_checkpoint(trained):
-    extra = trained / "wider.yaml"
+def test_changed_hparams_start_the_training_over(trained, tmp_path):
+    """A resume point of other hyper-parameters is never reused: the log says why, the
+    training starts over and publishes weights of the new model."""
+    wd = tmp_path / "wd"
+    shutil.copytree(trained, wd)
+    extra = wd / "wider.yaml"
     extra.write_text("train:\n  models:\n    unet: {hparams: {width: 12}}\n")
-    proc = run(trained, "results/models/simart/SEM/unet/best.pt", "--configfile", str(CONFIG),
-               str(extra), check=False, tiny=False)
-    assert proc.returncode != 0
-    log = (trained / "results/logs/train/simart_SEM_unet.log").read_text()
-    assert "hparams.width: 8 (checkpoint) vs 12 (now)" in log and "rm -r results/models/simart/SEM/unet" in log
+    run(wd, "results/models/simart/SEM/unet/best.pt", "--configfile", str(CONFIG),
+        str(extra), tiny=False)
+    log = (wd / "results/logs/train/simart_SEM_unet.log").read_text()
+    assert "not resuming" in log and "hparams.width: 8 (checkpoint) vs 12 (now)" in log
+    assert "Starting this training over" in log
+    ident = _checkpoint(wd / "results/models/simart/SEM/unet/best.pt")["identity"]
+    assert ident["hparams"]["width"] == 12
+
+
+def _checkpoint(path):
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def _weights(path):
@@ -103,9 +115,10 @@ def test_sigkilled_training_job_resumes_to_the_same_weights(trained, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (wd / target).exists()
-    # rerun (Snakemake itself was killed too: remove its lock first): resumes
+    # rerun (Snakemake itself was killed too: remove its lock first): resumes, without
+    # --rerun-incomplete (profiles/default sets it)
     run(wd, *args, "--unlock", tiny=False)
-    run(wd, *args, "--rerun-incomplete", tiny=False)
+    run(wd, *args, tiny=False)
     log = (wd / "results/logs/train/simart_SEM_n2n.log").read_text()
     assert "resum" in log.lower()
     assert step_at_kill < 400
@@ -113,3 +126,50 @@ def test_sigkilled_training_job_resumes_to_the_same_weights(trained, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     steps = pd.read_csv(wd / "results/models/simart/SEM/n2n/log.csv")["step"]
     assert steps.is_unique and steps.max() == 400
+
+
+def _sha(path):
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.bad_input
+def test_changed_data_under_a_finished_model_retrains_it(trained, tmp_path):
+    """New noise regenerates every shard: the finished training is not reused (its data
+    identity is the shards' content) and the cell is rebuilt from the new weights."""
+    wd = tmp_path / "wd"
+    shutil.copytree(trained, wd)
+    best = wd / "results/models/simart/SEM/unet/best.pt"
+    before = _sha(best)
+    noise = wd / "noise.yaml"
+    noise.write_text("simart:\n  noise:\n    gaussian_sigma: [0.15, 0.2]\n")
+    run(wd, "results/metrics/simart/SEM/unet.parquet", "--configfile", str(CONFIG), str(noise),
+        tiny=False)
+    log = (wd / "results/logs/train/simart_SEM_unet.log").read_text()
+    assert "not resuming" in log and "data.shards" in log and "already complete" not in log
+    assert _sha(best) != before
+    cell = pd.read_parquet(wd / "results/metrics/simart/SEM/unet.parquet")
+    assert set(cell["weights_sha256"]) == {_sha(best)}
+
+
+@pytest.mark.bad_input
+def test_deleted_model_is_named_with_the_command_that_rebuilds_it(trained, tmp_path):
+    wd = tmp_path / "wd"
+    shutil.copytree(trained, wd)
+    model = "results/models/simart/SEM/unet"
+    shutil.rmtree(wd / model)
+    proc = run_cfg(wd, "-n", "results/metrics/simart/SEM/unet.parquet")
+    assert f"{model}/best.pt  (but results/predictions/simart/unet/" in proc.stderr
+    assert f"snakemake --cores all {model}/best.pt" in proc.stderr
+    # the README recipe: the model and the cell
+    run_cfg(wd, f"{model}/best.pt", "results/metrics/simart/SEM/unet.parquet")
+    assert _sha(wd / model / "best.pt") == _sha(trained / model / "best.pt")
+    assert "file(s) that results were built from are missing" not in run_cfg(wd, "-n").stderr
+
+
+@pytest.mark.bad_input
+def test_unknown_rule_in_set_resources_stops_before_any_job(trained):
+    proc = run_cfg(trained, "-n", "--set-resources", "predict_shards:mem_mb=100", check=False)
+    assert proc.returncode != 0
+    assert "predict_shards" in proc.stderr and "did you mean ['predict_shard']" in proc.stderr

@@ -1,18 +1,18 @@
 """Rule lm_shard: simulate one (mode, split, shard) of the lm dataset."""
 import time
 
-import pandas as pd
 import torch
 
 from simart import runlog
 from simart.config import validate_config
+from simart.provenance import read_table
 from simart.simulate.lm_dataset import build_lm_shard
 
 log = runlog.setup(snakemake.log[0])  # noqa: F821
 torch.set_num_threads(snakemake.threads)  # noqa: F821
 wc, cfg = snakemake.wildcards, validate_config(snakemake.params.cfg)  # noqa: F821
 t0 = time.perf_counter()
-table = build_lm_shard(cfg, pd.read_parquet(snakemake.input.catalog), wc.mode, wc.split,  # noqa: F821
+table = build_lm_shard(cfg, read_table(snakemake.input.catalog), wc.mode, wc.split,  # noqa: F821
                        int(wc.shard), snakemake.output.h5)  # noqa: F821
 dt = time.perf_counter() - t0
 log.info("lm %s/%s/%s: %d images in %.2f s (%.1f images/s)", wc.mode, wc.split, wc.shard,

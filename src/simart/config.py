@@ -12,14 +12,19 @@ config's ``simart.params`` only overrides them, key by key (a number = fixed val
 from __future__ import annotations
 
 import math
+import os
+import types
+import typing
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     create_model,
     field_validator,
     model_validator,
@@ -58,23 +63,73 @@ class ConfigError(ValueError):
     """A configuration value is missing, unknown or out of range."""
 
 
+def _allows_bool(annotation: Any) -> bool:
+    """Whether a field of this type may hold true/false anywhere (nested models: they check
+    their own fields)."""
+    if annotation is bool or annotation is Any:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_allows_bool(a) for a in typing.get_args(annotation)
+               if not isinstance(a, str | int | float | types.NoneType))
+
+
+def _find_bool(v: Any, path: str = "") -> str | None:
+    if isinstance(v, bool):
+        return path
+    items = v.items() if isinstance(v, Mapping) else \
+        enumerate(v) if isinstance(v, list | tuple) else ()
+    for k, x in items:
+        found = _find_bool(x, f"{path}.{k}" if path else str(k))
+        if found is not None:
+            return found
+    return None
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        # pydantic reads true/false as 1/0 in a number field: `seed: true` is a mistake
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and not _allows_bool(field.annotation):
+            where = _find_bool(v)
+            if where is not None:
+                raise ValueError(f"true/false is not allowed{' at ' + where if where else ''} "
+                                 "(a number or a name is expected)")
+        return v
+
+
+def _fractions(v: tuple[float, float, float]) -> tuple[float, float, float]:
+    if any(f <= 0 for f in v) or not math.isclose(sum(v), 1.0, abs_tol=1e-6):
+        raise ValueError("must be three positive fractions (train, val, test) summing to 1")
+    return v
+
+
+def _kinds(v: list[str] | None) -> list[str] | None:
+    from simart.simulate.procedural import PROCEDURAL_KINDS
+
+    bad = [k for k in v or [] if k not in PROCEDURAL_KINDS]
+    if bad:
+        raise ValueError(f"unknown procedural kind(s) {bad}; allowed: {list(PROCEDURAL_KINDS)} "
+                         "(or null for all)")
+    if v is not None and len(set(v)) != len(v):
+        raise ValueError("must name each procedural kind at most once")
+    return v
+
+
+Fractions = Annotated[tuple[float, float, float], AfterValidator(_fractions)]
+ProceduralKinds = Annotated[list[str] | None, AfterValidator(_kinds)]
 
 
 class SourcesConfig(_Strict):
     n_sources: int = Field(48, ge=3, le=10_000_000)
-    split_fractions: tuple[float, float, float] = (0.75, 0.125, 0.125)
-    procedural_kinds: list[str] | None = None
+    split_fractions: Fractions = (0.75, 0.125, 0.125)
+    procedural_kinds: ProceduralKinds = None
     use_skimage: bool = True
     user_dir: str | None = None
-
-    @field_validator("split_fractions")
-    @classmethod
-    def _fractions(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
-        if any(f <= 0 for f in v) or not math.isclose(sum(v), 1.0, abs_tol=1e-6):
-            raise ValueError("must be three positive fractions (train, val, test) summing to 1")
-        return v
 
 
 class SplitCounts(_Strict):
@@ -184,8 +239,8 @@ class EvaluateConfig(_Strict):
 
         for name in self.variants:
             if not re.match(_NAME, name) or name in CLASSICAL_MODELS + LEARNED_MODELS:
-                raise ValueError(f"variants: name {name!r} must match {_NAME} and not be a "
-                                 "model's name")
+                raise ConfigError(f"config key 'evaluate.variants.{name}': the name {name!r} "
+                                  f"must match {_NAME} and not be a model's name")
         return self
 
     def active_variants(self) -> dict[str, VariantConfig]:
@@ -200,6 +255,15 @@ class EvaluateConfig(_Strict):
                                            if m in self.models for mod in modalities)]
 
 
+def _betas(v: tuple[float, float]) -> tuple[float, float]:
+    if not all(0.0 <= b < 1.0 for b in v):
+        raise ValueError("Adam's (beta1, beta2) must each be in [0, 1)")
+    return v
+
+
+Betas = Annotated[tuple[float, float], AfterValidator(_betas)]
+
+
 class TrainSettingsConfig(_Strict):
     """Training settings of simart.train.loop.TrainSettings (every learned model)."""
 
@@ -208,7 +272,7 @@ class TrainSettingsConfig(_Strict):
     patch_size: int = Field(64, ge=8, le=8192)
     lr: float = Field(1e-3, gt=0, le=1.0)
     optimizer: Literal["adam", "adamw"] = "adam"
-    betas: tuple[float, float] = (0.9, 0.999)
+    betas: Betas = (0.9, 0.999)
     weight_decay: float = Field(0.0, ge=0, le=1.0)
     lr_schedule: Literal["cosine", "constant"] = "cosine"
     warmup_steps: int = Field(0, ge=0, le=100_000_000)
@@ -222,7 +286,9 @@ class TrainSettingsConfig(_Strict):
     compile: bool = False                         # torch.compile, CUDA only
 
 
-_OVERRIDE_FIELDS = {k: (f.annotation | None, None)
+# train.models.<name>: every setting optional, with the same constraints as the defaults'
+_OVERRIDE_FIELDS = {k: ((Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation)
+                        | None, None)
                     for k, f in TrainSettingsConfig.model_fields.items()}
 
 
@@ -349,7 +415,7 @@ class StemLatticeConfig(_Strict):
     cif_dir: str | None = None            # None = the shipped CIFs (src/simart/simulate/cif)
     on_bad_cif: Literal["error", "skip"] = "error"
     materials: MaterialSplit | None = _SEED_MATERIALS  # None = split the folder's CIFs
-    split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)  # only if materials is None
+    split_fractions: Fractions = (0.6, 0.2, 0.2)  # only if materials is None
     zone_axes: list[tuple[int, int, int]] | None = None  # None = per-material defaults
     levels: list[Literal[1, 2, 3, 4, 5]] = [1, 2, 3, 4, 5]
     probe: Literal["stem", "gaussian"] = "stem"
@@ -365,6 +431,16 @@ class StemLatticeConfig(_Strict):
     def _levels(cls, v: list[int]) -> list[int]:
         if not v or len(set(v)) != len(v):
             raise ValueError("must list each CDN level (1-5) at most once (at least one)")
+        return v
+
+    @field_validator("zone_axes")
+    @classmethod
+    def _axes(cls, v: list[tuple[int, int, int]] | None) -> list[tuple[int, int, int]] | None:
+        # [uvw] of the CIF cell; high-index axes have no short lattice basis completing them
+        # (simart.simulate.crystals.project searches vectors with entries up to 3)
+        if v is not None and (not v or any(not any(ax) or max(map(abs, ax)) > 6 for ax in v)):
+            raise ValueError("must list zone axes [u, v, w] of integers from -6 to 6, not all "
+                             "zero (at least one; null = per-material defaults)")
         return v
 
     @model_validator(mode="after")
@@ -409,8 +485,8 @@ class LMConfig(_Strict):
     dtype: Literal["float32", "float16"] = "float32"
     compression: Literal["lzf", "gzip", "none"] = "lzf"
     n_sources: int = Field(24, ge=3, le=10_000_000)
-    split_fractions: tuple[float, float, float] = (0.75, 0.125, 0.125)
-    procedural_kinds: list[str] | None = ["filaments", "blobs"]
+    split_fractions: Fractions = (0.75, 0.125, 0.125)
+    procedural_kinds: ProceduralKinds = ["filaments", "blobs"]
     use_skimage: bool = True
     user_dir: str | None = None           # your own fluorescence images (TIFF/PNG/MRC/DM)
     params: dict[str, ParamSpec] = {}
@@ -454,14 +530,15 @@ class Config(_Strict):
 
 
 def _check_spec(key: str, spec: Any) -> None:
-    lo_b, hi_b, unit = PARAM_BOUNDS.get(key.rsplit(".", 1)[-1], (-math.inf, math.inf, ""))
-    values = spec if isinstance(spec, list) else [spec]
-    if isinstance(spec, list) and (len(spec) != 2 or spec[0] > spec[1]):
-        raise ConfigError(f"config key '{key}' = {spec!r}: a range must be [low, high] with low <= high")
-    for v in values:
-        if not (lo_b <= v <= hi_b):
-            raise ConfigError(
-                f"config key '{key}' = {spec!r} is out of range: allowed {lo_b} to {hi_b} {unit}")
+    """The bounds check of every dataset (``simart.simulate.dataset_common.check_specs``)
+    with SIMART's :data:`PARAM_BOUNDS`."""
+    from simart.simulate.dataset_common import check_specs
+
+    where, name = key.rsplit(".", 1)
+    try:
+        check_specs({name: spec}, where, PARAM_BOUNDS)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _check_param_overrides(params: Mapping[str, Mapping[str, Any]], noise: Mapping[str, Any]) -> None:
@@ -492,7 +569,64 @@ def _format_error(err: dict[str, Any], raw: Mapping[str, Any]) -> str:
     ctx = err.get("ctx") or {}
     if "error" in ctx and isinstance(ctx["error"], ConfigError):
         return str(ctx["error"])
+    if isinstance(value, Mapping) and key:  # a section's own check: not its whole content
+        return f"config key '{key}': {err['msg']}"
     return f"config key '{key}' = {value!r}: {err['msg']}"
+
+
+def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a YAML config file into a dict; raise :class:`ConfigError` "file:line:col: what"
+    for a syntax error, a duplicated key (YAML keeps the last one silently) or a file that
+    is not a mapping of keys.
+
+    The Snakefile runs it on ``config.yaml`` before its ``configfile:`` directive, since
+    Snakemake's own loader reports neither the file nor the line. (Files given with
+    ``--configfile`` are read by Snakemake's command line before the Snakefile runs: a
+    syntax error there is reported as "Config file is not valid JSON or YAML" only.)
+    """
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                m = key_node.start_mark
+                try:
+                    if key in seen:
+                        raise ConfigError(
+                            f"{path}:{m.line + 1}:{m.column + 1}: duplicated key {key!r} (first "
+                            f"at line {seen[key]}); YAML would silently keep only the last one")
+                    seen[key] = m.line + 1
+                except TypeError:  # unhashable key: the base class reports it
+                    break
+            return super().construct_mapping(node, deep)
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=_Loader)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") \
+            from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: is not UTF-8 text ({exc.reason} at byte {exc.start})") \
+            from None
+    except yaml.MarkedYAMLError as exc:
+        mark, ctx = exc.problem_mark or exc.context_mark, exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        what = exc.problem or exc.context or "malformed YAML"
+        if exc.context and ctx is not None and ctx.line != getattr(mark, "line", None):
+            what += f" ({exc.context} started at line {ctx.line + 1}, column {ctx.column + 1})"
+        elif exc.context and exc.problem:
+            what = f"{exc.context}: {exc.problem}"
+        raise ConfigError(f"{where}: YAML syntax error: {what}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: YAML error: {exc}") from None
+    if not isinstance(data, dict):
+        what = "is empty" if data is None else f"holds a {type(data).__name__}"
+        raise ConfigError(f"{path}:1:1: the config file {what}; it must be a mapping of "
+                          "config keys (key: value lines) at top level")
+    return data
 
 
 def validate_config(raw: Mapping[str, Any]) -> Config:

@@ -33,6 +33,7 @@ import pandas as pd
 import scipy.stats
 
 from simart.io import atomic_path
+from simart.provenance import read_table
 
 KEYS = ["dataset", "modality"]
 TESTS = ("mood", "t", "wilcoxon")
@@ -297,7 +298,7 @@ def write_stats(
     ``out['descriptive_csv' | 'descriptive_parquet']``."""
     from simart.metrics import METRICS
 
-    table = pd.concat([pd.read_parquet(p) for p in cell_paths], ignore_index=True)
+    table = pd.concat([read_table(p) for p in cell_paths], ignore_index=True)
     better = {m: METRICS[m].better for m in metrics if m in METRICS}
     desc, comp = compare_models(table, metrics, reference=reference, all_pairs=all_pairs,
                                 n_bootstrap=n_bootstrap, level=level, seed=seed, better=better)

@@ -5,7 +5,8 @@ Layout of ``<shard>.h5`` (chunked one image per chunk, so any image is read lazi
     /clean       (N, H, W)  float32 or float16, clean images in [0, 1]
     /degraded    (N, H, W)  same dtype, operator + noise output (may leave [0, 1])
     /params/<column>        (N,)  one dataset per parameter-table column
-    attrs: format_version, modality, split, shard, n_images, image_size, dtype, ...
+    attrs: format_version, modality, split, shard, n_images, image_size, dtype,
+           fingerprint (SHA-256 of the content: simart.provenance), ...
 
 ``<shard>.parquet`` holds the same parameter table for pandas. Both files are written
 atomically (temporary name, then rename) so an interrupted job leaves nothing that
@@ -24,7 +25,14 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from simart.io import atomic_path
+from simart.io import atomic_path, h5_file_atomic
+from simart.provenance import (
+    FINGERPRINT_ATTR,
+    ShardCorrupt,
+    rebuild_hint,
+    shard_content_fingerprint,
+    verify_shard,
+)
 
 FORMAT_VERSION = 1
 _DTYPES = {"float32": np.float32, "float16": np.float16}
@@ -71,7 +79,12 @@ def write_shard(
         raise ValueError(f"parameter table has {len(params)} rows for {clean.shape[0]} images")
     npdtype = _DTYPES[dtype]
     n, h, w = clean.shape
-    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:
+    clean, degraded = clean.astype(npdtype, copy=False), degraded.astype(npdtype, copy=False)
+    columns = [(col, _column_array(params[col])) for col in params.columns]
+    fingerprint = shard_content_fingerprint(
+        clean, degraded, [(c, np.array([v.decode() if isinstance(v, bytes) else v for v in a])
+                           if a.dtype.kind in "OS" else a) for c, a in columns])
+    with h5_file_atomic(path, track_order=True) as f:  # in memory: a full disk is an error
         for name, arr in (("clean", clean), ("degraded", degraded)):
             f.create_dataset(
                 name,
@@ -81,10 +94,10 @@ def write_shard(
                 track_times=False,
             )
         grp = f.create_group("params", track_order=True)
-        for col in params.columns:
-            grp.create_dataset(col, data=_column_array(params[col]), track_times=False)
+        for col, values in columns:
+            grp.create_dataset(col, data=values, track_times=False)
         meta = {"format_version": FORMAT_VERSION, "n_images": n, "image_size": h,
-                "dtype": dtype, **(attrs or {})}
+                "dtype": dtype, **(attrs or {}), FINGERPRINT_ATTR: fingerprint}
         for key, value in meta.items():
             f.attrs[key] = value
     if write_parquet:
@@ -95,15 +108,22 @@ def write_shard(
 class Shard:
     """Lazy read access to one shard file.
 
+    ``verify=True`` recomputes the content fingerprint first (reads every image once):
+    a truncated, altered or unfingerprinted shard raises
+    :class:`~simart.provenance.ShardCorrupt` naming the file and the command that
+    rebuilds it. Jobs that read whole shards (training, prediction, scoring) verify.
+
     >>> # s = Shard("results/simart/shards/TEM/test/0000.h5"); y = s.degraded(0)
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, verify: bool = False):
         self.path = Path(path)
+        self.fingerprint = verify_shard(self.path) if verify else None
         try:
             self._f = h5py.File(self.path, "r")
         except OSError as exc:
-            raise ValueError(f"cannot read shard {self.path}: {exc}") from exc
+            raise ShardCorrupt(f"cannot read shard {self.path}: {exc}; rebuild it: "
+                               f"{rebuild_hint(self.path)}") from exc
         self.attrs = dict(self._f.attrs)
 
     def __len__(self) -> int:
@@ -139,7 +159,7 @@ def write_images_h5(
     path: str | os.PathLike, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any] | None = None
 ) -> None:
     """Write named (N, H, W) float32 arrays (e.g. predictions) to one HDF5 file atomically."""
-    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:
+    with h5_file_atomic(path, track_order=True) as f:  # in memory: a full disk is an error
         for name, arr in arrays.items():
             arr = np.asarray(arr, dtype=np.float32)
             chunks = (1, *arr.shape[1:]) if arr.ndim == 3 and arr.shape[0] else None

@@ -27,6 +27,12 @@ from simart.data.shards import Shard
 PRELOAD_MAX_BYTES = 2 * 2**30  # preload when y + x (+ y2) fit in this many bytes
 
 
+def _rel(path: str | os.PathLike) -> str:
+    """A shard path from its dataset folder on (``simart/shards/TEM/train/0000.h5``)."""
+    p = Path(path)
+    return str(p.relative_to(p.parents[4])) if len(p.parents) > 4 else str(p)
+
+
 def subset_of(path: str | os.PathLike) -> str:
     """The subset of a shard path ``.../shards/{subset}/{split}/{shard}.h5``."""
     return Path(path).parts[-3]
@@ -113,14 +119,16 @@ class ShardTrainData:
             raise ValueError(f"{dataset}: no shards to train on")
         self.dataset, self.cfg, self.subsets = dataset, cfg, list(subsets)
         self.paths = [str(p) for p in shard_paths]
-        tables = []
+        tables, self.fingerprints = [], []
+        self.pool_fingerprints: dict[str, list[tuple[str, str]]] = {}
         for k, path in enumerate(self.paths):
             sub = subset_of(path)
             if sub not in self.subsets:
                 raise ValueError(f"shard {path}: subset {sub!r} not in {self.subsets}")
-            with Shard(path) as s:
+            with Shard(path, verify=True) as s:  # content checked against its fingerprint
                 t = s.params()
                 shape = s._f["degraded"].shape
+                self.fingerprints.append(s.fingerprint)
             t["_shard"], t["_i"], t["_subset"] = k, np.arange(len(t)), self.subsets.index(sub)
             t["domain"] = sub
             tables.append(t)
@@ -139,10 +147,12 @@ class ShardTrainData:
                                  "images 'degraded' / 'clean'")
             if not paths:
                 raise ValueError(f"{dataset}: no shards for the unpaired pool {field!r}")
-            arrays = []
+            arrays, prints = [], []
             for path in paths:
-                with Shard(path) as s:
+                with Shard(path, verify=True) as s:
                     arrays.append(s.degraded() if which == "degraded" else s.clean())
+                    prints.append((_rel(path), s.fingerprint))
+            self.pool_fingerprints[field] = prints
             self._pools[field] = np.concatenate(arrays)
         if self.preloaded:
             ys, xs = [], []
@@ -156,10 +166,17 @@ class ShardTrainData:
         return len(self.table)
 
     def signature(self) -> dict:
-        """What identifies the data (recorded in checkpoints): dataset, shards, image count."""
-        return {"dataset": self.dataset, "n_images": len(self),
-                "image_shape": list(self.image_shape),
-                "shards": [str(Path(p).relative_to(Path(p).parents[4])) for p in self.paths]}
+        """What identifies the data (recorded in checkpoints): dataset, image count and
+        shape, every shard with its content fingerprint (simart.provenance), the unpaired
+        pools' shards with theirs."""
+        sig = {"dataset": self.dataset, "n_images": len(self),
+               "image_shape": list(self.image_shape),
+               "shards": [{"path": _rel(p), "fingerprint": fp}
+                          for p, fp in zip(self.paths, self.fingerprints, strict=True)]}
+        if self.pool_fingerprints:
+            sig["unpaired"] = {f: [{"path": p, "fingerprint": fp} for p, fp in prints]
+                               for f, prints in sorted(self.pool_fingerprints.items())}
+        return sig
 
     def _shard(self, k: int) -> Shard:
         pid, handles = self._handles.get(0, (None, {}))

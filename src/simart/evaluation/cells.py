@@ -33,6 +33,13 @@ import pandas as pd
 
 from simart.data.shards import write_images_h5
 from simart.io import atomic_path
+from simart.provenance import file_sha256, read_table, rebuild_hint, shard_fingerprint
+
+PROVENANCE_COLUMNS = ("shard_fingerprint", "weights_sha256")
+
+
+class StaleResult(ValueError):
+    """A result was made from other inputs than the ones it names now."""
 
 log = logging.getLogger(__name__)
 # torch, h5py and the restoration code are imported where they are used: gather_cell (one
@@ -63,9 +70,10 @@ def _predict_one(
     from simart.config import LEARNED_MODELS
     from simart.data.shards import Shard
 
-    with Shard(shard_path) as shard:
+    with Shard(shard_path, verify=True) as shard:
         degraded, params = shard.degraded(), shard.params()
         modality = str(shard.attrs["modality"])
+        fingerprint = shard.fingerprint
     subset = subset or modality
     extras: dict[str, np.ndarray] = {}
     kwargs = dict(model_kwargs or {})
@@ -105,6 +113,9 @@ def _predict_one(
     table["status"] = status
     table["missing_reason"] = reason
     table["seconds"] = seconds
+    # what this row was made from (checked by score_shards and gather_cell)
+    table["shard_fingerprint"] = fingerprint
+    table["weights_sha256"] = file_sha256(weights) if weights is not None else ""
     return table, preds, extras
 
 
@@ -234,15 +245,22 @@ def score_shards(
 
     from simart.data.shards import Shard
 
-    run_table = pd.read_parquet(run_table_path)
+    run_table = read_table(run_table_path)
     tables = []
     for subset, shard_path in shard_paths.items():
-        with Shard(shard_path) as shard:
+        with Shard(shard_path, verify=True) as shard:
             degraded = shard.degraded()
             try:
                 clean = shard.clean()
             except KeyError:
                 clean = None
+            made_from = set(run_table.loc[run_table["modality"] == subset, "shard_fingerprint"]
+                            ) if "shard_fingerprint" in run_table.columns else set()
+            if made_from != {shard.fingerprint}:
+                raise StaleResult(
+                    f"{pred_path} [{subset}] was not made from the current {shard_path} "
+                    f"(fingerprints {sorted(f[:12] for f in made_from)} vs "
+                    f"{shard.fingerprint[:12]}): rebuild it: {rebuild_hint(pred_path)}")
         with h5py.File(pred_path, "r") as f:
             ds = f["prediction"]
             preds = np.asarray((ds[subset] if isinstance(ds, h5py.Group) else ds)[()],
@@ -273,15 +291,48 @@ def metric_notes(table: pd.DataFrame, metrics: Sequence[str]) -> dict[str, list[
     return notes
 
 
+def check_made_from(table: pd.DataFrame, sources: Sequence[str | os.PathLike],
+                    shards: Sequence[str | os.PathLike], weights: str | os.PathLike | None,
+                    what: str) -> None:
+    """Refuse (:class:`StaleResult`) rows not made from exactly the current ``shards`` (by
+    content fingerprint) and, for a learned model, the current ``weights`` (SHA-256)."""
+    if not set(PROVENANCE_COLUMNS) <= set(table.columns):
+        raise StaleResult(f"{what}: the tables {list(map(str, sources))} do not say what they "
+                          "were made from (written by an older version): rebuild them: "
+                          f"{rebuild_hint(what)}")
+    now = {shard_fingerprint(p): str(p) for p in shards}
+    made = set(table["shard_fingerprint"])
+    if made != set(now):
+        gone = sorted(f[:12] for f in made - set(now))
+        missing = sorted(now[f] for f in set(now) - made)
+        raise StaleResult(f"{what}: its rows were made from other shards than the current "
+                          f"ones (fingerprints not current: {gone}; current shards without "
+                          f"rows: {missing}): rebuild it: {rebuild_hint(what)}")
+    want = file_sha256(weights) if weights is not None else ""
+    got = set(table["weights_sha256"])
+    if got != {want}:
+        raise StaleResult(f"{what}: its rows were made with other weights than "
+                          f"{weights or 'none (not a learned model)'} (sha256 "
+                          f"{sorted(g[:12] for g in got)} vs {want[:12]}): rebuild it: "
+                          f"{rebuild_hint(what)}")
+
+
 def gather_cell(shard_tables: Sequence[str | os.PathLike], out_path: str | os.PathLike,
-                subset: str | None = None) -> pd.DataFrame:
+                subset: str | None = None, *, shards: Sequence[str | os.PathLike] | None = None,
+                weights: str | os.PathLike | None = None) -> pd.DataFrame:
     """Concatenate per-shard metric tables (rows of ``subset`` only, if given: column
-    ``modality``) into the cell's result file (one row per image)."""
-    table = pd.concat([pd.read_parquet(p) for p in shard_tables], ignore_index=True)
+    ``modality``) into the cell's result file (one row per image).
+
+    With ``shards`` (the subset's test shards the cell covers), the rows must have been made
+    from exactly those shards and from ``weights`` (the best.pt of a learned model; None for
+    the others): :func:`check_made_from`."""
+    table = pd.concat([read_table(p) for p in shard_tables], ignore_index=True)
     if subset is not None:
         table = table[table["modality"] == subset]
         if table.empty:
             raise ValueError(f"no rows of subset {subset!r} in {list(map(str, shard_tables))}")
+    if shards is not None:
+        check_made_from(table, shard_tables, shards, weights, str(out_path))
     table = table.sort_values("image_index", kind="stable").reset_index(drop=True)
     with atomic_path(out_path) as tmp:
         table.to_parquet(tmp, index=False)

@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 
 import h5py
 import numpy as np
-import pandas as pd
 
 from simart.data.shards import Shard
 from simart.figures.style import plt, save
+from simart.provenance import read_table
 
 LABELS = {"noisy": "Noisy input", "wiener": "Wiener", "richardson_lucy": "Richardson–Lucy",
           "bm3d": "BM3D", "tip_erosion": "Tip erosion"}
@@ -46,14 +46,14 @@ def draw(
                 ds = f["prediction"]  # one dataset per modality (prediction/{modality})
                 ds = ds[mod] if isinstance(ds, h5py.Group) else ds
                 img = np.asarray(ds[i], dtype=np.float32)
-            t = pd.read_parquet(cell_tables[mod][m])
+            t = read_table(cell_tables[mod][m])
             row = t[t["image_index"] == prow["image_index"]].iloc[0]
             if row["status"] != "ok":
                 note = "not applicable"
             else:
                 note = f"{row['psnr']:.1f} dB / {row['ssim']:.3f}"
             panels.append((LABELS.get(m, m), img, note))
-        noisy_t = pd.read_parquet(cell_tables[mod]["noisy"]) if "noisy" in models else None
+        noisy_t = read_table(cell_tables[mod]["noisy"]) if "noisy" in models else None
         if noisy_t is not None:
             nr = noisy_t[noisy_t["image_index"] == prow["image_index"]].iloc[0]
             panels[1] = ("Degraded", degraded, f"{nr['psnr']:.1f} dB / {nr['ssim']:.3f}")

@@ -35,6 +35,7 @@ from simart.figures.rows import (  # noqa: F401  (re-exported: the rules import 
     pcsd_ablations,
 )
 from simart.figures.style import PALETTE, plt, save
+from simart.provenance import read_table
 
 PathLike = str | os.PathLike
 #: cell table paths: ``cells[modality][row]`` -> results/metrics/simart/{modality}/{row}.parquet
@@ -94,7 +95,7 @@ def summarize_cells(cells: CellPaths, metrics: Sequence[str] = ("psnr", "ssim")
     """One row per (modality, model) as in ``simart_metrics.csv``: ``<metric>_mean``,
     ``_std`` (sample std over the test images, ddof = 1), ``_n``, ``_missing``,
     ``n_images``, ``n_missing``, ``missing_reason``, ``seconds_per_image`` (s)."""
-    frames = [pd.read_parquet(p) for rows in cells.values() for p in rows.values()]
+    frames = [read_table(p) for rows in cells.values() for p in rows.values()]
     if not frames:
         return pd.DataFrame(columns=["dataset", "modality", "model"])
     return summarize(frames, metrics)
@@ -521,9 +522,9 @@ def cross_modal_grid(cells: CellPaths, rows: Mapping[str, str], metric: str = "p
     n = pd.DataFrame(0, index=list(rows), columns=mods)
     why = pd.DataFrame("", index=list(rows), columns=mods)
     for mod in mods:
-        ref = pd.read_parquet(cells[mod][reference]) if reference in cells[mod] else None
+        ref = read_table(cells[mod][reference]) if reference in cells[mod] else None
         for lab, r in rows.items():
-            t = pd.read_parquet(cells[mod][r])
+            t = read_table(cells[mod][r])
             ok = t[(t["status"] == "ok") & np.isfinite(t[metric].astype(float))]
             if ok.empty:
                 if (t["status"] != "ok").all():

@@ -27,6 +27,7 @@ import pandas as pd
 
 from simart.data.shards import Shard
 from simart.figures.style import plt, save
+from simart.provenance import read_table
 
 INPUT_MODEL = "noisy"
 LABELS = {"noisy": "Degraded (input)", "wiener": "Wiener", "richardson_lucy": "Richardson–Lucy",
@@ -90,10 +91,10 @@ def load_row(shard: str | os.PathLike, predictions: Mapping[str, str | os.PathLi
     idx = int(prow["image_index"])
     notes = ("", "")
     if INPUT_MODEL in cell_tables:
-        notes = cell_notes(pd.read_parquet(cell_tables[INPUT_MODEL]), idx)[1:]
+        notes = cell_notes(read_table(cell_tables[INPUT_MODEL]), idx)[1:]
     panels = [Panel(LABELS[INPUT_MODEL], degraded, *notes)]
     for m in models:
-        ran, note, err_note = cell_notes(pd.read_parquet(cell_tables[m]), idx)
+        ran, note, err_note = cell_notes(read_table(cell_tables[m]), idx)
         img = _prediction(predictions[m], modality, i) if ran else None
         if img is not None and not np.isfinite(img).any():
             img, note = None, "missing: prediction is NaN (not applicable)"

@@ -26,6 +26,7 @@ import pandas as pd
 
 from simart.data.shards import Shard
 from simart.figures.style import plt, save
+from simart.provenance import read_table
 
 #: (panel label, our model) of the seed's ablation rows, in the seed's order
 ABLATION = (("CycleGAN", "cyclegan"), ("CycleGAN+DA", "pdanet_da"),
@@ -80,7 +81,7 @@ def draw(shard: str | os.PathLike, subset: str,
     model's prediction file for this shard and its cell table (``cells['noisy']`` scores
     the input); ``missing[model]``: why a model has neither."""
     missing = dict(missing or {})
-    tables = {m: pd.read_parquet(p) for m, p in cells.items()}
+    tables = {m: read_table(p) for m, p in cells.items()}
     with Shard(shard) as s:
         n = min(n_examples, len(s))
         clean, degraded = s.clean(slice(0, n)), s.degraded(slice(0, n))

@@ -85,11 +85,16 @@ LM_PARAM_SPECS: dict[str, float | list[float]] = {
 #: Sampled log-uniformly: the seed's pinhole range spans four decades (0.003-30 Airy
 #: units at 60x); photon counts span two.
 LM_LOG_UNIFORM: tuple[str, ...] = ("pinhole_um", "photons")
+#: Allowed values (low, high, unit), checked at config validation (lm.params) and per PSF.
 LM_PARAM_BOUNDS: dict[str, tuple[float, float, str]] = {
-    "na": (0.01, 1.7, ""), "wavelength_ex_nm": (150.0, 2000.0, "nm"),
-    "wavelength_em_nm": (150.0, 2000.0, "nm"), "pinhole_um": (1e-3, 1e5, "um"),
-    "magnification": (1.0, 1000.0, "x"), "refractive_index": (1.0, 2.0, ""),
-    "pixel_size_nm": (1.0, 10000.0, "nm/px"), "photons": (1e-2, 1e9, "counts"),
+    "na": (0.01, 1.7, "(numerical aperture; <= the refractive index)"),  # TIRF oil: 1.65
+    "wavelength_ex_nm": (150.0, 2000.0, "nm"),   # deep UV to the near infrared
+    "wavelength_em_nm": (150.0, 2000.0, "nm"),
+    "pinhole_um": (1e-3, 1e5, "um"),             # diameter; > 0 (log-uniform)
+    "magnification": (1.0, 1000.0, "x"),
+    "refractive_index": (1.0, 2.0, "(refractive index)"),  # air 1.0 ... high-index oil
+    "pixel_size_nm": (1.0, 10000.0, "nm/px"),
+    "photons": (1e-2, 1e9, "counts at value 1"),  # > 0 (log-uniform)
     "background": (0.0, 10.0, "fraction of full scale"),
 }
 _PSF_KEYS = ("na", "wavelength_ex_nm", "wavelength_em_nm", "pinhole_um", "magnification",

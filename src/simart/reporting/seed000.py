@@ -45,6 +45,7 @@ import pandas as pd
 
 from simart.evaluation.aggregate import md_escape
 from simart.io import atomic_path
+from simart.provenance import read_table
 from simart.reporting.claims import claim_lookup, load_claims
 
 # simart.stats (scipy) is imported where it is used: the rule file imports this module
@@ -951,7 +952,7 @@ def load_inputs(paths: Mapping) -> tuple[dict, dict, pd.DataFrame | None]:
     cells: dict[str, dict[str, pd.DataFrame]] = {}
     for model, by_mod in paths.get("cells", {}).items():
         for mod, p in by_mod.items():
-            cell = pd.read_parquet(p)
+            cell = read_table(p)
             if not cell.empty:
                 cells.setdefault(model, {})[mod] = cell
     summaries = {m: {g: json.loads(Path(p).read_text()) for g, p in by_g.items()}

@@ -29,6 +29,7 @@ import scipy.stats
 
 from simart.evaluation.aggregate import md_escape
 from simart.io import atomic_path
+from simart.provenance import read_table
 
 #: the seed's four metrics, in its order (our names)
 SEED_METRICS = ("psnr", "ssim", "fsc", "epi_ratio")
@@ -41,7 +42,7 @@ TREND_COLUMNS = ("claim", "seed_text", "model", "metric", "measured", "verdict")
 
 def load_cells(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """Concatenate ``stem_lattice`` cell tables (one row per test image and model)."""
-    frames = [pd.read_parquet(p) for p in paths]
+    frames = [read_table(p) for p in paths]
     if not frames:
         return pd.DataFrame(columns=["material", "level", "model", "status"])
     cells = pd.concat(frames, ignore_index=True)

@@ -33,6 +33,7 @@ import pandas as pd
 
 from simart.evaluation.aggregate import md_escape
 from simart.io import atomic_path
+from simart.provenance import read_table
 from simart.reporting.claims import load_claims
 from simart.stats import run_test
 
@@ -294,7 +295,7 @@ def load_cells(paths: Sequence[str | os.PathLike]) -> dict[str, dict[str, pd.Dat
     """{subset: {model: cell table}} of lm cell files (empty cells are skipped)."""
     out: dict[str, dict[str, pd.DataFrame]] = {}
     for p in paths:
-        cell = pd.read_parquet(p)
+        cell = read_table(p)
         if cell.empty:
             continue
         out.setdefault(str(cell["modality"].iloc[0]), {})[str(cell["model"].iloc[0])] = cell

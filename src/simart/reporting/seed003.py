@@ -32,6 +32,7 @@ import scipy.stats
 
 from simart.evaluation.aggregate import md_escape
 from simart.io import atomic_path
+from simart.provenance import read_table
 from simart.reporting.claims import claim_lookup, load_claims
 from simart.stats import run_test
 
@@ -258,7 +259,7 @@ def load_cells(paths: Sequence[str | os.PathLike]) -> dict[str, dict[str, pd.Dat
     """{subset: {model: cell table}} of stm_cu111 cell files."""
     out: dict[str, dict[str, pd.DataFrame]] = {}
     for p in paths:
-        cell = pd.read_parquet(p)
+        cell = read_table(p)
         if cell.empty:
             continue
         subset, model = str(cell["modality"].iloc[0]), str(cell["model"].iloc[0])

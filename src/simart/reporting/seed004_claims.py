@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from simart.io import atomic_path
+from simart.provenance import read_table
 from simart.reporting.claims import load_claims
 from simart.reporting.seed002 import metric_values
 
@@ -112,7 +113,7 @@ def load_cells(paths: Sequence[str | os.PathLike], curve_csv: str | os.PathLike 
     table of seed004_tables when given."""
     out: dict[str, dict[str, pd.DataFrame]] = {}
     for p in paths:
-        cell = pd.read_parquet(p)
+        cell = read_table(p)
         if not cell.empty:
             out.setdefault(str(cell["modality"].iloc[0]), {})[str(cell["model"].iloc[0])] = cell
     if curve_csv is not None:

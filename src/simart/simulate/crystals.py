@@ -44,6 +44,20 @@ _CELL_TAGS = ("_cell_length_a", "_cell_length_b", "_cell_length_c",
 _MISSING = ("?", ".")
 _OCC_TOL = 0.02  # total occupancy of one site may exceed 1 by this much (rounding in CIFs)
 _SITE_TOL = 1e-3  # fractional distance under which two asymmetric rows share a site
+# Degenerate cells: the volume must be >= 1 A^3 and >= 0.1 % of a*b*c (the volume of a cell
+# with these edges and right angles). The shipped cells have 44-235 A^3 and V / abc 0.87-1;
+# a cell with all angles 120 deg (or alpha = beta + gamma) has V = 0 and its projections
+# have ~zero area, i.e. unbounded atom columns per image (> 14 GB for one image).
+MIN_CELL_VOLUME_A3 = 1.0
+MIN_CELL_VOLUME_FRACTION = 1e-3
+# Atoms per A^3 (occupancy-weighted): the densest solid at ambient pressure, diamond, has
+# 0.176 (shipped CIFs: 0.034-0.107); more than 0.5 means duplicated atoms, a wrong space
+# group or cell lengths in the wrong unit.
+MAX_ATOM_DENSITY_A3 = 0.5
+# Atoms per cell after the symmetry expansion: the site-occupancy check is O(N^2) in memory
+# and the projection's column clustering O(N^2) in time; 2000 holds zeolites (~300) and
+# complex intermetallics (~1000-1200 atoms per cell).
+MAX_ATOMS_PER_CELL = 2000
 
 
 class CIFError(ValueError):
@@ -255,6 +269,14 @@ def read_cif(path: str | os.PathLike, name: str | None = None) -> Crystal:
     cell_a = _cell_matrix(cellpar)
     if not np.all(np.isfinite(cell_a)):
         raise _err(path, f"cell angles {cellpar[3:]} do not form a valid cell (zero volume)")
+    vol = abs(float(np.linalg.det(cell_a)))
+    v_min = max(MIN_CELL_VOLUME_A3, MIN_CELL_VOLUME_FRACTION * cellpar[0] * cellpar[1]
+                * cellpar[2])
+    if vol < v_min:
+        raise _err(path, f"cell volume {vol:.3g} A^3 is below the minimum {v_min:.3g} A^3 "
+                         f"(the larger of {MIN_CELL_VOLUME_A3:g} A^3 and "
+                         f"{MIN_CELL_VOLUME_FRACTION:g} a b c): a degenerate cell (angles "
+                         f"{list(cellpar[3:])} deg) or lengths not in Angstrom")
 
     labels = block.get("_atom_site_type_symbol")
     if labels is None:
@@ -266,6 +288,9 @@ def read_cif(path: str | os.PathLike, name: str | None = None) -> Crystal:
     n = len(labels)
     if n == 0:
         raise _err(path, "atom-site loop is empty")
+    if n > MAX_ATOMS_PER_CELL:
+        raise _err(path, f"{n} atom sites listed, more than the {MAX_ATOMS_PER_CELL} atoms per "
+                         "cell allowed (time and memory of the projection)")
     z = np.array([_symbol(s, path, i) for i, s in enumerate(labels)], dtype=np.int64)
     if "_atom_site_fract_x" in block:
         cols = [_column(block, f"_atom_site_fract_{c}", n, path) for c in "xyz"]
@@ -296,6 +321,7 @@ def read_cif(path: str | os.PathLike, name: str | None = None) -> Crystal:
 
     sg = _spacegroup(block, path)
     pos, zs, occs = [], [], []
+    n_all = 0
     for i in range(n):
         try:
             sites, _ = sg.equivalent_sites([frac[i]], onduplicates="keep", symprec=1e-3)
@@ -304,11 +330,22 @@ def read_cif(path: str | os.PathLike, name: str | None = None) -> Crystal:
         pos.append(np.mod(sites, 1.0))
         zs.append(np.full(len(sites), z[i]))
         occs.append(np.full(len(sites), occ[i]))
+        n_all += len(sites)
+        if n_all > MAX_ATOMS_PER_CELL:
+            raise _err(path, f"the symmetry expansion ({getattr(sg, 'symbol', '?')}) gives more "
+                             f"than the {MAX_ATOMS_PER_CELL} atoms per cell allowed (time and "
+                             "memory of the projection)")
     pos_all = np.concatenate(pos)
     pos_all[np.isclose(pos_all, 1.0, atol=1e-9)] = 0.0
     z_all = np.concatenate(zs)
     occ_all = np.concatenate(occs)
     _check_site_occupancy(pos_all, occ_all, path)
+    density = float(occ_all.sum()) / vol
+    if density > MAX_ATOM_DENSITY_A3:
+        raise _err(path, f"atom density {density:.3g} atoms/A^3 ({occ_all.sum():g} atoms in "
+                         f"{vol:.4g} A^3) is above the maximum {MAX_ATOM_DENSITY_A3:g} atoms/A^3 "
+                         "(diamond has 0.176): duplicated atoms, a wrong space group or cell "
+                         "lengths not in Angstrom?")
     return Crystal(name=name or path.stem, path=str(path), cellpar=cellpar,
                    cell=cell_a / 10.0, frac=pos_all, z=z_all, occ=occ_all,
                    spacegroup=str(getattr(sg, "symbol", "P 1")))
@@ -438,22 +475,23 @@ def project(crystal: Crystal, zone_axis, tol_nm: float = 0.01) -> ProjectedCell:
         a[:, 1] *= -1
     a[0, 1] = 0.0
     # cluster coincident projections (periodic) into columns
-    cols: list[int] = []
-    centres: list[np.ndarray] = []
+    # (each atom joins the first column within tol_nm, else starts one; vectorised over the
+    # columns so that a cell of MAX_ATOMS_PER_CELL atoms projects in well under a second)
+    cols = np.empty(len(f), dtype=np.int64)
+    centres = np.empty_like(f)
+    n_c = 0
     for i in range(len(f)):
-        found = -1
-        for k, cf in enumerate(centres):
-            d = f[i] - cf
-            d -= np.round(d)
-            if np.linalg.norm(d @ a) < tol_nm:
-                found = k
-                break
-        if found < 0:
-            centres.append(f[i].copy())
-            found = len(centres) - 1
-        cols.append(found)
+        d = f[i] - centres[:n_c]
+        d -= np.round(d)
+        near = np.flatnonzero(np.sqrt(np.sum((d @ a) ** 2, axis=1)) < tol_nm)
+        if near.size:
+            cols[i] = near[0]
+        else:
+            centres[n_c] = f[i]
+            cols[i] = n_c
+            n_c += 1
     return ProjectedCell(
         material=crystal.name, zone_axis=tuple(int(v) for v in uvw), a1=a[0].copy(),
-        a2=a[1].copy(), col_frac=np.mod(np.array(centres), 1.0),
-        atom_col=np.asarray(cols, dtype=np.int64), atom_z=crystal.z.copy(),
+        a2=a[1].copy(), col_frac=np.mod(centres[:n_c], 1.0),
+        atom_col=cols, atom_z=crystal.z.copy(),
         atom_occ=crystal.occ.copy(), repeat_nm=float(np.linalg.norm(t)))

@@ -209,7 +209,8 @@ def load_user_image(path: str | os.PathLike, size: int) -> np.ndarray:
     Reads the first page/plane (TIFF via tifffile; PNG/JPEG/BMP via Pillow), any integer
     or float dtype; colour -> grey by Rec. 709 luminance; non-finite values -> the finite
     minimum; centred largest square crop; anti-aliased resampling; min-max normalisation.
-    Raises :class:`SourceError` naming the file when it cannot be read or is constant.
+    Raises :class:`SourceError` naming the file when it cannot be read, is smaller than
+    ``MIN_SIZE`` (16) px on a side, has no finite pixel or is constant.
     """
     size = _check_size(size)
     path = Path(path)
@@ -218,17 +219,23 @@ def load_user_image(path: str | os.PathLike, size: int) -> np.ndarray:
     except Exception as exc:  # any reader failure: corrupt, truncated, unsupported layout
         raise SourceError(f"cannot read image file {str(path)!r}: "
                           f"{type(exc).__name__}: {exc}") from exc
-    finite = np.isfinite(img)
-    if not finite.all():
-        if not finite.any():
-            raise SourceError(f"image file {str(path)!r} has no finite pixel values")
-        img = np.where(finite, img, img[finite].min())
     h, w = img.shape
+    if min(h, w) < MIN_SIZE:
+        raise SourceError(f"image file {str(path)!r} is {w} x {h} px; a source needs at least "
+                          f"{MIN_SIZE} x {MIN_SIZE} px (it is centre-cropped to a square and "
+                          "resampled)")
+    finite = np.isfinite(img)
+    if not finite.all():  # masked pixels (NaN/inf, e.g. SPM exports): the finite minimum
+        if not finite.any():
+            raise SourceError(f"image file {str(path)!r} has no finite pixel values "
+                              "(all NaN or infinite)")
+        img = np.where(finite, img, img[finite].min())
     side = min(h, w)
     crop = img[(h - side) // 2:(h - side) // 2 + side, (w - side) // 2:(w - side) // 2 + side]
-    if side < 2 or float(crop.max() - crop.min()) <= 0.0:
-        raise SourceError(f"image file {str(path)!r} is constant (or smaller than 2x2 px) "
-                          "after the centre crop; it cannot be normalised to [0, 1]")
+    if float(crop.max() - crop.min()) <= 0.0:
+        raise SourceError(f"image file {str(path)!r} is constant after the centre crop "
+                          f"(every pixel {float(crop.flat[0]):g}); it cannot be normalised to "
+                          "[0, 1]")
     return normalise(_resample(crop, size))
 
 

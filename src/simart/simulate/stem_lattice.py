@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -57,10 +58,20 @@ from simart.simulate.dataset_common import (
 )
 
 __all__ = [
-    "DEFAULT_ZONE_AXES", "MATERIAL_INFO", "SEED_SPLIT", "SHIPPED_CIF_DIR",
-    "STEM_LATTICE_PARAM_SPECS", "build_stem_lattice_shard", "build_stem_lattice_shards",
+    "DEFAULT_ZONE_AXES",
+    "MATERIAL_INFO",
+    "MAX_COLUMNS_PER_IMAGE",
+    "SEED_SPLIT",
+    "SHIPPED_CIF_DIR",
+    "STEM_LATTICE_PARAM_SPECS",
+    "build_stem_lattice_shard",
+    "build_stem_lattice_shards",
+    "check_image_budget",
     "column_image",
-    "lattice_image_params", "render_lattice", "resolve_materials",
+    "columns_per_image",
+    "lattice_image_params",
+    "render_lattice",
+    "resolve_materials",
 ]
 
 SHIPPED_CIF_DIR = Path(__file__).resolve().parent / "cif"
@@ -112,14 +123,26 @@ STEM_LATTICE_PARAM_SPECS: dict[str, float | list[float]] = {
     "voltage_kv": 200.0,
     "gaussian_sigma_nm": [0.03, 0.08],  # the seed's Gaussian probe (probe = "gaussian")
 }
+#: Allowed values of every parameter (low, high, unit), checked at config validation
+#: (:func:`effective_specs`, before any job) with a message naming key, value and range.
 PARAM_BOUNDS: dict[str, tuple[float, float, str]] = {
-    "pixel_size_nm": (1e-3, 1.0, "nm/px"), "rotation_deg": (-360.0, 720.0, "deg"),
-    "thickness_nm": (0.01, 1000.0, "nm"), "z_exponent": (0.5, 3.0, ""),
-    "vacancy_prob": (0.0, 1.0, ""), "substitution_prob": (0.0, 1.0, ""),
-    "aperture_mrad": (1.0, 200.0, "mrad"), "probe_sigma_nm": (0.0, 1.0, "nm"),
-    "defocus_nm": (-1000.0, 1000.0, "nm"), "cs_mm": (0.0, 10.0, "mm"),
-    "voltage_kv": (10.0, 3000.0, "kV"), "gaussian_sigma_nm": (1e-3, 5.0, "nm"),
+    "pixel_size_nm": (1e-3, 1.0, "nm/px"),         # 1 nm/px no longer resolves any column
+    "rotation_deg": (-360.0, 720.0, "deg"),
+    "thickness_nm": (0.01, 1000.0, "nm"),          # >= one layer; 1 um: far beyond HAADF use
+    "z_exponent": (0.5, 3.0, "(exponent of Z; 2 = Rutherford)"),
+    "vacancy_prob": (0.0, 1.0, "probability per atom"),
+    "substitution_prob": (0.0, 1.0, "probability per atom"),
+    "aperture_mrad": (1.0, 200.0, "mrad"),          # > 0: no probe without an aperture
+    "probe_sigma_nm": (0.0, 1.0, "nm"),             # std of the effective source
+    "defocus_nm": (-1000.0, 1000.0, "nm"),
+    "cs_mm": (0.0, 10.0, "mm"),
+    "voltage_kv": (10.0, 3000.0, "kV"),
+    "gaussian_sigma_nm": (1e-3, 5.0, "nm"),         # std; > 0
 }
+#: Memory bound of one rendered image: the renderer holds ~150 bytes per atom column of the
+#: field of view (plus margin), so at most this many columns (~1.5 GB) per image. The
+#: shipped CIFs need < 1e5 at 512 px x 0.04 nm (and < 1e7 even at 8192 px x 0.04 nm).
+MAX_COLUMNS_PER_IMAGE = 10_000_000
 _MARGIN_NM = 0.8  # canvas margin: columns outside the field still blur into it
 _DATASET = "stem_lattice"
 
@@ -207,6 +230,12 @@ def render_lattice(
     th = math.radians(float(params.get("rotation_deg", 0.0)))
     rot = np.array([[math.cos(th), -math.sin(th)], [math.sin(th), math.cos(th)]])
     shift = np.array([params.get("offset_a1", 0.0), params.get("offset_a2", 0.0)]) @ cell.basis
+    fov = size * px + 2 * _MARGIN_NM
+    n_est = fov * fov / max(abs(float(np.linalg.det(cell.basis))), 1e-300) * cell.n_columns
+    if n_est > MAX_COLUMNS_PER_IMAGE:  # the last guard; resolve_materials refuses earlier
+        raise ValueError(f"material {cell.material!r} zone axis {list(cell.zone_axis)}: one "
+                         f"{size} px image at {px:g} nm/px would hold ~{n_est:.3g} atom "
+                         f"columns, more than {MAX_COLUMNS_PER_IMAGE:.0e} (memory)")
     xy, kidx = _enumerate_columns(cell, rot, shift @ rot.T, size * px)
     n_exp = float(params.get("z_exponent", 1.7))
     n_rep = 1 if single_layer else max(1, round(float(params.get("thickness_nm", 1.0))
@@ -233,19 +262,27 @@ def render_lattice(
 # --------------------------------------------------------------------------- dataset
 
 
-def resolve_materials(scfg) -> tuple[dict[str, Crystal], dict[str, list[str]]]:
+def resolve_materials(scfg, image_size: int | None = None
+                      ) -> tuple[dict[str, Crystal], dict[str, list[str]]]:
     """Read the configured CIF folder; return {name: Crystal} and the split -> materials.
 
     ``scfg`` is the ``stem_lattice`` config section. With ``materials`` unset, every CIF of
     the folder is assigned to a split (sorted names, dealt train/val/test by
-    ``split_fractions``, >= 1 each). Raises :class:`CIFError` naming the folder/file.
+    ``split_fractions``, >= 1 each). ``image_size`` (px; default ``scfg.image_size``, the
+    global size must be passed when that is None) enables the memory check of
+    :func:`check_image_budget`; without a size only the renderer's own guard applies.
+    Raises :class:`CIFError` naming the folder/file (with ``on_bad_cif = skip``: warns
+    and leaves the file out).
     """
     folder = Path(scfg.cif_dir).expanduser() if scfg.cif_dir else SHIPPED_CIF_DIR
     on_error = "skip" if scfg.on_bad_cif == "skip" else "raise"
+    size = image_size or scfg.image_size
     if scfg.materials is not None:
         split = {s: list(getattr(scfg.materials, s)) for s in ("train", "val", "test")}
         names = sorted({n for v in split.values() for n in v})
         crystals = load_crystals(folder, on_error=on_error, names=names)
+        if size:
+            crystals = _within_budget(crystals, scfg, int(size), on_error)
         for s, names_s in list(split.items()):
             split[s] = [n for n in names_s if n in crystals]
             if not split[s]:
@@ -253,6 +290,8 @@ def resolve_materials(scfg) -> tuple[dict[str, Crystal], dict[str, list[str]]]:
                                f"{str(folder)!r}")
         return crystals, split
     crystals = load_crystals(folder, on_error=on_error)
+    if size:
+        crystals = _within_budget(crystals, scfg, int(size), on_error)
     names = sorted(crystals)
     if len(names) < 3:
         raise CIFError(f"CIF folder {str(folder)!r} has {len(names)} readable CIF file(s); at "
@@ -265,6 +304,62 @@ def resolve_materials(scfg) -> tuple[dict[str, Crystal], dict[str, list[str]]]:
     picked = [names[i] for i in order]
     return crystals, {"train": picked[:counts[0]], "val": picked[counts[0]:counts[0] + counts[1]],
                       "test": picked[counts[0] + counts[1]:]}
+
+
+def _highest(spec) -> float:
+    return float(max(spec)) if isinstance(spec, list | tuple) else float(spec)
+
+
+def columns_per_image(crystal: Crystal, zone_axes: Sequence[Sequence[int]], size: int,
+                      pixel_size_nm: float) -> tuple[float, float]:
+    """Upper bound of the atom columns the renderer allocates for one ``size`` px image of
+    ``crystal`` at ``pixel_size_nm`` (field + margin), over ``zone_axes``; and the longest
+    repeat (nm) along them.
+
+    Along [uvw] the projected cell has area V / |t| (t = u a + v b + w c, reduced) and at
+    most one column per atom of the cell, so the field holds <= fov^2 * n_atoms * |t| / V
+    columns. The thickness only multiplies each column's weight (layers), not the memory.
+    """
+    fov = size * float(pixel_size_nm) + 2 * _MARGIN_NM
+    vol = abs(float(np.linalg.det(crystal.cell)))
+    reps = []
+    for ax in zone_axes:
+        uvw = np.asarray(ax, dtype=np.int64)
+        g = math.gcd(*(abs(int(v)) for v in uvw)) or 1
+        reps.append(float(np.linalg.norm((uvw // g) @ crystal.cell)))
+    rep = max(reps)
+    return fov * fov * len(crystal.z) * rep / max(vol, 1e-300), rep
+
+
+def check_image_budget(crystal: Crystal, scfg, size: int) -> None:
+    """Raise :class:`CIFError` naming the file when one image of ``crystal`` would need more
+    than :data:`MAX_COLUMNS_PER_IMAGE` atom columns (memory) at the configured image size,
+    largest pixel size and zone axes."""
+    px = _highest(effective_specs(scfg)["pixel_size_nm"])
+    cols, rep = columns_per_image(crystal, zone_axes_for(crystal.name, scfg), size, px)
+    if cols > MAX_COLUMNS_PER_IMAGE:
+        vol_a3 = abs(float(np.linalg.det(crystal.cell))) * 1000.0
+        raise CIFError(
+            f"CIF file {crystal.path!r}: one {size} px image at up to {px:g} nm/px would hold "
+            f"~{cols:.3g} atom columns ({len(crystal.z)} atoms in a {vol_a3:.4g} A^3 cell, "
+            f"repeat up to {rep:.3g} nm along its zone axes), more than the "
+            f"{MAX_COLUMNS_PER_IMAGE:.0e} one image may hold (memory); use a smaller "
+            "image_size or stem_lattice.params.pixel_size_nm, or check the cell")
+
+
+def _within_budget(crystals: Mapping[str, Crystal], scfg, size: int,
+                   on_error: str) -> dict[str, Crystal]:
+    out = {}
+    for name, crystal in crystals.items():
+        try:
+            check_image_budget(crystal, scfg, size)
+        except CIFError as exc:
+            if on_error == "raise":
+                raise
+            warnings.warn(f"skipping {exc}", stacklevel=3)
+            continue
+        out[name] = crystal
+    return out
 
 
 def zone_axes_for(name: str, scfg) -> list[list[int]]:
@@ -336,11 +431,11 @@ def build_stem_lattice_shards(
     """
     scfg = cfg.stem_lattice
     levels = {int(lv): cdn_params(int(lv)) for lv in out_paths}
+    size = scfg.image_size or cfg.image_size
     if crystals is None or split_materials is None:
-        crystals, split_materials = resolve_materials(scfg)
+        crystals, split_materials = resolve_materials(scfg, size)
     n = getattr(scfg.images_per_level, split)
     start, stop = shard_bounds(n, scfg.shard_size, shard, f"stem_lattice {split}")
-    size = scfg.image_size or cfg.image_size
     clean = np.empty((stop - start, size, size), np.float32)
     rows = []
     for k, j in enumerate(range(start, stop)):

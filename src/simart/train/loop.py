@@ -481,9 +481,9 @@ class _Run:
             return
         if best["step"] == self.state.step:
             self.save_best()
-        else:
-            self.log.warning("%s (step %s) does not match the checkpoint's best step %d",
-                             path, on_disk, best["step"])
+        else:  # the best weights are lost: they cannot be rebuilt from last.pt
+            raise CheckpointCorrupt(f"{path} (step {on_disk}) does not hold the best step "
+                                    f"{best['step']} of {self.out_dir / 'last.pt'}")
 
     # -- saving
     def save_last(self) -> None:

@@ -7,9 +7,11 @@ function of the seed), and hands both to the one training loop
 (:func:`simart.train.loop.train`), which checkpoints, resumes and validates.
 
 The *identity* stored in every checkpoint says what was trained: model, resolved
-hyper-parameters, dataset, subsets and the data signature (shards, image count). A
-checkpoint with another identity or other settings is refused (never silently reused):
-delete the model's folder ``results/models/{dataset}/{model}/`` to retrain from scratch.
+hyper-parameters, dataset, subsets, the training and validation data (every shard with its
+content fingerprint, :mod:`simart.provenance`) and the version of the code that trains
+(:func:`simart.provenance.code_version`). A resume point (``work/last.pt``) of another
+identity, written with other settings, or unreadable, is never reused: the log says why
+and the training starts over (:func:`train_model`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 import torch
 
 from simart.io import atomic_path
+from simart.provenance import code_version
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +43,21 @@ def training_seed(seed: int, dataset: str, model: str) -> int:
 
 
 def model_identity(model: str, hparams: Mapping[str, Any], dataset: str,
-                   subsets: Sequence[str], data_signature: Mapping[str, Any]) -> dict[str, Any]:
+                   subsets: Sequence[str], data_signature: Mapping[str, Any],
+                   val_signature: Mapping[str, Any] | None = None,
+                   code: str | None = None) -> dict[str, Any]:
+    """What a checkpoint was trained as: model, resolved hparams, data (with content
+    fingerprints), validation data and code version (the last two when given)."""
     from simart.models.hparams import resolve_hparams
 
-    return {"format": CHECKPOINT_FORMAT, "model": model,
-            "hparams": resolve_hparams(model, dict(hparams)), "dataset": dataset,
-            "subsets": list(subsets), "data": dict(data_signature)}
+    ident = {"format": CHECKPOINT_FORMAT, "model": model,
+             "hparams": resolve_hparams(model, dict(hparams)), "dataset": dataset,
+             "subsets": list(subsets), "data": dict(data_signature)}
+    if val_signature is not None:
+        ident["val_data"] = dict(val_signature)
+    if code is not None:
+        ident["code"] = code
+    return ident
 
 
 def train_model(
@@ -87,22 +99,30 @@ def train_model(
     s = dict(settings)
     s["seed"] = training_seed(seed, dataset, model)
     ts = TrainSettings.from_mapping(s)
-    torch.manual_seed(ts.seed)
-    net = build_model(model, dict(hparams))
-    identity = model_identity(model, net.hparams, dataset, subsets, train_data.signature())
+
+    def fresh_model():
+        torch.manual_seed(ts.seed)  # the initial weights are a function of the seed
+        return build_model(model, dict(hparams))
+
+    net = fresh_model()
+    identity = model_identity(model, net.hparams, dataset, subsets, train_data.signature(),
+                              val_data.signature(), code_version(__file__))
     log.info("training %s on %s (%d train / %d val images, subsets %s) for %d steps",
              model, dataset, len(train_data), len(val_data), list(subsets), ts.steps)
     kwargs = {"callback": callback} if callback is not None else {}
-    from simart.train.checkpoint import CheckpointMismatch
+    from simart.train.checkpoint import CheckpointCorrupt, CheckpointMismatch
 
     work = Path(out_dir) / "work"
     try:
         summary = train(net, train_data, val_data, ts, work, identity=identity, log=log,
                         **kwargs)
-    except CheckpointMismatch as exc:
-        raise CheckpointMismatch(
-            f"{exc}. The configuration of this training changed since the checkpoint was "
-            f"written; to retrain from scratch: rm -r {out_dir}") from None
+    except (CheckpointMismatch, CheckpointCorrupt) as exc:
+        # never reuse a resume point of other data, hyper-parameters, settings or code
+        log.warning("not resuming: %s. Starting this training over (the old working "
+                    "folder %s is removed)", exc, work)
+        shutil.rmtree(work)
+        summary = train(fresh_model(), train_data, val_data, ts, work, identity=identity,
+                        log=log, **kwargs)
     publish(work, out_dir)
     return summary
 

@@ -1,0 +1,1 @@
+"""Checks and plans the Snakemake workflow runs while it plans (torch-free)."""

@@ -261,6 +261,16 @@ if CFG.sources.user_dir:
         raise SystemExit(1)
 
 
+def made_from(wc):
+    """What a cell's rows must have been made from (checked by gather_cell): the subset's
+    test shards and, for learned rows, the weights that restore it. Params, not inputs:
+    they reach the cell through its metric tables already (a smaller DAG at paper scale)."""
+    ids = eval_shard_ids(wc.dataset, wc.model)
+    return {"shards": [VIEWS[wc.dataset].shard_path(wc.subset, "test", i, R) for i in ids],
+            "weights": entry_weights(wc.dataset, wc.model, wc.subset)
+            if is_learned(wc.model) else None}
+
+
 def check_plan(shards, trained):
     """Run once the rules are defined (end of the Snakefile), before any job."""
     import difflib

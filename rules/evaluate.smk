@@ -72,16 +72,6 @@ rule predict_shard:
         "../workflow_scripts/predict_shard.py"
 
 
-def made_from(wc):
-    """What a cell's rows must have been made from (checked by gather_cell): the subset's
-    test shards and, for learned rows, the weights that restore it. Params, not inputs:
-    they reach the cell through its metric tables already (a smaller DAG at paper scale)."""
-    ids = eval_shard_ids(wc.dataset, wc.model)
-    return {"shards": [VIEWS[wc.dataset].shard_path(wc.subset, "test", i, R) for i in ids],
-            "weights": entry_weights(wc.dataset, wc.model, wc.subset)
-            if is_learned(wc.model) else None}
-
-
 rule metrics_cell:
     """One benchmark cell (dataset, subset, model): one row per test image."""
     input:

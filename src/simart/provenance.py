@@ -64,6 +64,12 @@ def shard_content_fingerprint(clean: np.ndarray, degraded: np.ndarray,
     return h.hexdigest()
 
 
+def text_decoded(columns: Iterable[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    """Parameter columns as the fingerprint sees them: HDF5 byte strings decoded to str."""
+    return [(n, np.array([v.decode() if isinstance(v, bytes) else v for v in a]))
+            if a.dtype.kind in "OS" else (n, a) for n, a in columns]
+
+
 def _open_h5(path: Path):
     import h5py
 
@@ -90,9 +96,7 @@ def shard_fingerprint(path: str | os.PathLike) -> str:
 def h5_content_fingerprint(f) -> str:
     """Recompute the fingerprint of an open shard file (h5py.File)."""
     grp = f["params"]
-    cols = [(name, grp[name][()]) for name in grp]
-    cols = [(n, np.array([v.decode() if isinstance(v, bytes) else v for v in a])
-             if a.dtype.kind in "OS" else a) for n, a in cols]
+    cols = text_decoded((name, grp[name][()]) for name in grp)
     return shard_content_fingerprint(f["clean"][()], f["degraded"][()], cols)
 
 

@@ -31,6 +31,7 @@ from simart.provenance import (
     ShardCorrupt,
     rebuild_hint,
     shard_content_fingerprint,
+    text_decoded,
     verify_shard,
 )
 
@@ -81,9 +82,7 @@ def write_shard(
     n, h, w = clean.shape
     clean, degraded = clean.astype(npdtype, copy=False), degraded.astype(npdtype, copy=False)
     columns = [(col, _column_array(params[col])) for col in params.columns]
-    fingerprint = shard_content_fingerprint(
-        clean, degraded, [(c, np.array([v.decode() if isinstance(v, bytes) else v for v in a])
-                           if a.dtype.kind in "OS" else a) for c, a in columns])
+    fingerprint = shard_content_fingerprint(clean, degraded, text_decoded(columns))
     with h5_file_atomic(path, track_order=True) as f:  # in memory: a full disk is an error
         for name, arr in (("clean", clean), ("degraded", degraded)):
             f.create_dataset(

@@ -49,8 +49,7 @@ def test_pvalue_grid_signs_by_direction_and_names_missing():
 
 
 def test_improvements_pair_by_image_index_and_keep_reasons():
-    ref = _cell("noisy", "AFM", [10.0, 20.0, 30.0], tip_radius_nm=[2.0, 4.0, 6.0],
-                pixel_size_nm=2.0)
+    ref = _cell("noisy", "AFM", [10.0, 20.0, 30.0], blur_px=[1.0, 2.0, 3.0])
     model = _cell("unet", "AFM", [15.0, 21.0, np.nan]).iloc[::-1]  # shuffled, one NaN
     gone = _cell("wiener", "AFM", [np.nan] * 3, status="missing", reason="no OTF for AFM")
     imp = f6.improvements({"AFM": {"noisy": ref, "unet": model, "wiener": gone}},
@@ -59,7 +58,7 @@ def test_improvements_pair_by_image_index_and_keep_reasons():
     assert list(u.index.sort_values()) == [0, 1]              # image 2 (NaN) left out
     assert u.loc[0, "delta"] == pytest.approx(5.0)
     assert u.loc[1, "delta"] == pytest.approx(1.0)
-    assert u.loc[1, "severity"] == pytest.approx(2.0)           # tip radius 4 nm / 2 nm/px
+    assert u.loc[1, "severity"] == pytest.approx(2.0)           # the image's blur_px
     assert u.loc[1, "reference_value"] == pytest.approx(20.0)
     w = imp[imp["model"] == "wiener"]
     assert len(w) == 1 and np.isnan(w["delta"].iloc[0])
@@ -94,8 +93,7 @@ def simart_tree(tmp_path):
         _cell(model, "AFM", [26.0, 27.0] if status == "ok" else [np.nan] * 2, status=status,
               reason="" if status == "ok" else "no OTF for AFM").to_parquet(cells[model])
     cells["noisy"] = tmp_path / "noisy.parquet"
-    _cell("noisy", "AFM", [20.0, 21.0], tip_radius_nm=[3.0, 5.0],
-          pixel_size_nm=2.0).to_parquet(cells["noisy"])
+    _cell("noisy", "AFM", [20.0, 21.0], blur_px=[1.5, 2.5]).to_parquet(cells["noisy"])
     return {"shards": {"AFM": shard}, "predictions": {"AFM": paths},
             "cell_tables": {"AFM": cells}}
 

@@ -10,6 +10,7 @@ from simart import physics
 from simart.physics.tem import chi
 
 TEM = {"defocus_nm": 60.0, "cs_mm": 1.2, "voltage_kv": 200.0, "focal_spread_nm": 3.0,
+       "amplitude_contrast": 0.1,
        "convergence_mrad": 0.1, "pixel_size_nm": 0.08}
 
 
@@ -124,3 +125,49 @@ def test_fast_dct_path_matches_the_differentiable_fft_path(modality):
         slow = physics.forward(modality, xg, params)  # torch FFT of the symmetric extension
         assert fast.dtype == slow.dtype == dtype
         torch.testing.assert_close(fast, slow.detach(), rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("amp", [0.0, 0.07, 0.2, 0.5])
+@pytest.mark.parametrize("df", [-80.0, 0.0, 60.0])
+def test_ctf_with_amplitude_contrast_matches_the_analytic_formula(amp, df):
+    """CTF = -(sqrt(1 - A^2) sin chi + A cos chi) E_t E_s (CTFFIND's convention), written
+    out here from chi, the wavelength and the envelopes' textbook forms."""
+    lam = 1239.841984 / math.sqrt(200e3 * (2 * 510998.95 + 200e3))
+    k = np.linspace(0.0, 8.0, 801)
+    cs = 1.2e6
+    ch = math.pi * lam * df * k**2 - 0.5 * math.pi * cs * lam**3 * k**4
+    e_t = np.exp(-0.5 * (math.pi * lam * 3.0) ** 2 * k**4)
+    e_s = np.exp(-(math.pi * 0.1e-3 / lam) ** 2 * (cs * lam**3 * k**3 - df * lam * k) ** 2)
+    want = -(math.sqrt(1 - amp * amp) * np.sin(ch) + amp * np.cos(ch)) * e_t * e_s
+    got = physics.ctf(k, df, 1.2, 200.0, 3.0, 0.1, amplitude_contrast=amp)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    assert got[0] == pytest.approx(-amp)  # amplitude contrast keeps k -> 0 at -A
+    # the operator's transfer function is the same CTF on the FFT grid, with T(0) = 1
+    p = {**TEM, "defocus_nm": df, "amplitude_contrast": amp}
+    otf = physics.linear_otf("TEM", p, (64, 64)).real
+    kk = np.fft.fftfreq(64)[1:32] / p["pixel_size_nm"]
+    np.testing.assert_allclose(otf[0, 1:32], physics.ctf(kk, df, 1.2, 200.0, 3.0, 0.1, amp),
+                               rtol=0, atol=1e-12)
+    assert otf[0, 0] == 1.0
+
+
+def test_zero_amplitude_contrast_is_the_seeds_pure_phase_ctf_bit_for_bit():
+    x = torch.rand(2, 1, 24, 24, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    pure = {k: v for k, v in TEM.items()}
+    pure["amplitude_contrast"] = 0.0
+    k = np.linspace(0.0, 6.0, 97)
+    assert np.array_equal(physics.ctf(k, 60.0, 1.2, 200.0, 3.0, 0.1, 0.0),
+                          -np.sin(chi(k, 60.0, 1.2, physics.electron_wavelength_nm(200.0)))
+                          * physics.temporal_envelope(k, 3.0, physics.electron_wavelength_nm(200.0))
+                          * physics.spatial_envelope(k, 60.0, 1.2, 0.1,
+                                                     physics.electron_wavelength_nm(200.0)))
+    with torch.no_grad():
+        y = physics.forward("TEM", x, pure)
+    assert torch.isfinite(y).all()
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("amp", [-0.1, 1.5])
+def test_amplitude_contrast_outside_zero_one_is_refused_by_name(amp):
+    with pytest.raises(ValueError, match="amplitude_contrast"):
+        physics.ctf(np.array([1.0]), 60.0, 1.2, amplitude_contrast=amp)

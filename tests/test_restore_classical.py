@@ -352,7 +352,7 @@ _EXPECTED_OK = {"AFM": {"noisy", "bm3d", "tip_erosion"}, "TEM": {"noisy", "wiene
 _REAL_PARAMS = {
     "AFM": {"tip_radius_nm": 10.0, "tip_half_angle_deg": 20.0, "height_scale_nm": 10.0,
             "pixel_size_nm": 2.0},
-    "TEM": {"defocus_nm": 60.0, "cs_mm": 1.0, "pixel_size_nm": 0.1},
+    "TEM": {"defocus_nm": 60.0, "cs_mm": 1.0, "pixel_size_nm": 0.1, "amplitude_contrast": 0.1},
     "SEM": {"sigma_b_nm": 3.0, "sigma_c_fov": 0.5, "charging_strength": 0.05,
             "pixel_size_nm": 1.0},
     "STEM": {"probe_sigma_nm": 0.2, "aperture_mrad": 20.0, "defocus_nm": 0.0, "cs_mm": 0.0,

@@ -62,7 +62,8 @@ def test_shard_is_bit_identical_when_regenerated(cfg, catalog, modality, tmp_pat
     assert clean.min() >= 0 and clean.max() <= 1
     assert not np.allclose(clean, deg)
     assert {"pixel_size_nm", "poisson_counts", "gaussian_sigma", "noise_seed",
-            "source_id"} <= set(table.columns)
+            "source_id", "blur_px", "blur_rel", "snr_db"} <= set(table.columns)
+    assert np.isfinite(table[["blur_px", "blur_rel", "snr_db"]].to_numpy()).all()
     test_sources = set(catalog.loc[catalog["split"] == "test", "source_id"])
     assert set(table["source_id"]) <= test_sources
 

@@ -51,6 +51,7 @@ def test_forward_batch_applies_each_images_own_operator():
     rows = [{"sigma_b_nm": 1.0, "sigma_c_fov": 0.3, "charging_strength": 0.1,
              "pixel_size_nm": 0.5, "poisson_counts": 1e4, "gaussian_sigma": 0.01},
             {"defocus_nm": 50.0, "cs_mm": 1.0, "voltage_kv": 200.0, "focal_spread_nm": 3.0,
+             "amplitude_contrast": 0.1,
              "convergence_mrad": 0.1, "pixel_size_nm": 0.1, "poisson_counts": 1e4,
              "gaussian_sigma": 0.01}]
     rows.append(dict(rows[0], sigma_b_nm=2.0))

@@ -43,6 +43,7 @@ PARAM_BOUNDS: dict[str, tuple[float, float, str]] = {
     "cs_mm": (0.0, 10.0, "mm"),
     "voltage_kv": (1.0, 3000.0, "kV"),
     "focal_spread_nm": (0.0, 100.0, "nm"),
+    "amplitude_contrast": (0.0, 1.0, "fraction"),
     "convergence_mrad": (0.0, 50.0, "mrad"),
     "sigma_b_nm": (0.0, 1e4, "nm"),
     "sigma_c_fov": (1e-3, 10.0, "fraction of field of view"),
@@ -144,8 +145,13 @@ class SimartConfig(_Strict):
     shard_size: int = Field(16, ge=1, le=100_000)
     dtype: Literal["float32", "float16"] = "float32"
     compression: Literal["lzf", "gzip", "none"] = "lzf"
+    # simart.physics.params.PARAM_PRESETS: calibrated (pixel sizes follow image_size) | seed000
+    param_preset: Literal["calibrated", "seed000"] = "calibrated"
     params: dict[str, dict[str, ParamSpec]] = {}
     noise: dict[str, ParamSpec] = {}
+    # test images per modality that the calibration report restores with the oracle
+    # (evenly spaced over the test split; all of them when there are fewer)
+    calibration_images: int = Field(1000, ge=1, le=100_000_000)
 
     @field_validator("modalities")
     @classmethod
@@ -639,12 +645,15 @@ def validate_config(raw: Mapping[str, Any]) -> Config:
 
 
 def param_specs(cfg: Config, modality: str) -> dict[str, ParamSpec]:
-    """The effective parameter distribution for one modality (defaults + overrides + noise)."""
-    from simart.physics import DEFAULT_PARAM_SPECS
+    """The effective parameter distribution for one modality: the preset's defaults at the
+    config's image size (``simart.physics.params.default_param_specs``), the config's
+    overrides, and the noise."""
+    from simart.physics.params import default_param_specs
 
-    spec: dict[str, ParamSpec] = dict(DEFAULT_PARAM_SPECS[modality])
+    preset = cfg.simart.param_preset
+    spec: dict[str, ParamSpec] = default_param_specs(modality, cfg.image_size, preset)
     spec.update(cfg.simart.params.get(modality, {}))
-    noise: dict[str, ParamSpec] = dict(DEFAULT_PARAM_SPECS["noise"])
+    noise: dict[str, ParamSpec] = default_param_specs("noise", cfg.image_size, preset)
     noise.update(cfg.simart.noise)
     return {**spec, **noise}
 

@@ -13,9 +13,9 @@ Panels (the seed's A-C; its D, expert-rating consistency, has no counterpart: no
   (points = images).
 * **C. improvement vs artifact severity** -- ΔPSNR against two severity measures per image:
   the input's own PSNR (dB, lower = more severe; all modalities on one axis) and the
-  modality's main physical parameter from the cell table (:data:`SEVERITY`: AFM tip
-  radius and SEM beam broadening and STEM probe width in pixels = nm / (nm/px), TEM
-  ``|defocus|`` in nm), for the methods of ``highlight``.
+  image's blur in pixels from the cell table (:data:`SEVERITY_COLUMN`, recorded per image
+  by the dataset builder, :mod:`simart.physics.severity`: AFM tip reach, TEM first Thon
+  ring period, SEM beam width, STEM probe width), for the methods of ``highlight``.
 
 The per-image differences drawn in B and C are also returned / written as a table
 (:func:`improvements`).
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,16 +34,18 @@ from simart.figures.style import PALETTE, plt, save
 from simart.io import atomic_path
 
 INPUT_MODEL = "noisy"
-#: modality -> (cell-table column, transform to the severity value, axis label with unit)
-SEVERITY: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series], str]] = {
-    "AFM": ("tip_radius_nm", lambda t: t["tip_radius_nm"] / t["pixel_size_nm"],
-            "tip radius R (px)"),
-    "TEM": ("defocus_nm", lambda t: t["defocus_nm"].abs(), "|defocus Δf| (nm)"),
-    "SEM": ("sigma_b_nm", lambda t: t["sigma_b_nm"] / t["pixel_size_nm"],
-            "beam broadening σ_b (px)"),
-    "STEM": ("probe_sigma_nm", lambda t: t["probe_sigma_nm"] / t["pixel_size_nm"],
-             "probe width σ_p (px)"),
-}
+#: the per-image severity column of the cell tables drawn in panel C (recorded by the
+#: dataset builder: simart.physics.severity; its axis label per modality from there)
+SEVERITY_COLUMN = "blur_px"
+
+
+def severity_label(modality: str) -> str:
+    """Axis label of panel C's severity for one modality (its blur in pixels)."""
+    from simart.physics.severity import BLUR_LABELS
+
+    return BLUR_LABELS.get(modality, "severity")
+
+
 LABELS = {"noisy": "input", "wiener": "Wiener", "richardson_lucy": "Richardson–Lucy",
           "bm3d": "BM3D", "tip_erosion": "Tip erosion", "unet": "U-Net", "care": "CARE",
           "dncnn": "DnCNN", "n2n": "Noise2Noise", "n2v": "Noise2Void", "pinned": "PINNED",
@@ -143,14 +145,14 @@ def improvements(cells: Mapping[str, Mapping[str, pd.DataFrame]], models: Sequen
                  metric: str = "psnr", reference: str = INPUT_MODEL) -> pd.DataFrame:
     """Per-image ``delta = metric(model) - metric(reference)`` paired by ``image_index``
     (PSNR: dB) for every modality of ``cells[modality][model]`` (reference included), with
-    the input's own value and the modality's severity measure (:data:`SEVERITY`).
+    the input's own value and the image's severity (:data:`SEVERITY_COLUMN`).
     Images where either side did not run or is not finite are left out; a (modality,
     model) without any pair is one row with ``delta`` NaN and the reason."""
     out = []
     for mod, by_model in cells.items():
         ref = by_model[reference]
         ref = ref[(ref["status"] == "ok") & np.isfinite(ref[metric].astype(float))]
-        sev = (SEVERITY[mod][1](ref) if mod in SEVERITY and SEVERITY[mod][0] in ref.columns
+        sev = (ref[SEVERITY_COLUMN] if SEVERITY_COLUMN in ref.columns
                else pd.Series(np.nan, index=ref.index))
         ref = ref.assign(severity=sev.to_numpy(dtype=np.float64))
         ref = ref.set_index("image_index")[[metric, "severity"]]
@@ -288,12 +290,12 @@ def draw(stats: pd.DataFrame, cells: Mapping[str, Mapping[str, pd.DataFrame]],
     a.text(0.02, 0.5, textwrap.fill(
         "Severity measures per test image, from the cell tables: the input's own PSNR "
         "(left) and, per modality (below), " + "; ".join(
-            f"{m}: {SEVERITY[m][2]}" for m in mods if m in SEVERITY) + ". The seed's "
+            f"{m}: {severity_label(m)}" for m in mods) + ". The seed's "
         "panel D (consistency of expert ratings) has no counterpart here: this benchmark "
         "has no expert ratings.", 70), fontsize=7, va="center", color="0.25")
     for k, mod in enumerate(mods):
         a = fig.add_subplot(gCbottom[k])
-        label = SEVERITY.get(mod, ("", None, "severity"))[2]
+        label = severity_label(mod)
         _draw_severity(a, imp, highlight, "severity", mod, label, ylabel=k == 0)
         a.set_title(mod, fontweight="bold")
     save(fig, out_paths, dpi=dpi)

@@ -15,7 +15,8 @@ dataset builder, the physics losses and the guided samplers:
 
 >>> import torch
 >>> x = torch.rand(2, 1, 32, 32)
->>> y = forward("TEM", x, {"defocus_nm": 50.0, "cs_mm": 1.0, "pixel_size_nm": 0.1})
+>>> y = forward("TEM", x, {"defocus_nm": 50.0, "cs_mm": 1.0, "pixel_size_nm": 0.1,
+...                        "amplitude_contrast": 0.1})
 >>> y.shape
 torch.Size([2, 1, 32, 32])
 """

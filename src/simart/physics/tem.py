@@ -6,8 +6,16 @@ Conventions (k = spatial frequency in nm^-1, lambda = electron wavelength in nm)
   **Defocus sign**: ``df > 0`` is UNDERFOCUS (weakened lens). With C_s > 0 the two terms
   then have opposite signs and partly cancel: Scherzer defocus is
   ``df = +1.2 sqrt(C_s lambda)`` (~ +60 nm for C_s = 1 mm at 200 kV).
-* ``CTF(k) = -sin(chi(k)) E_t(k) E_s(k)`` with the standard envelopes (Kirkland 2010,
-  §3.3; Reimer & Kohl):
+* ``CTF(k) = -(sqrt(1 - A^2) sin(chi(k)) + A cos(chi(k))) E_t(k) E_s(k)`` with the
+  amplitude-contrast fraction A = ``amplitude_contrast`` (the convention of CTFFIND,
+  Mindell & Grigorieff 2003, and Rohou & Grigorieff 2015) and the standard envelopes
+  (Kirkland 2010, §3.3; Reimer & Kohl). A = 0 is the pure weak-phase ``-sin(chi)`` of the
+  seed's eq. 14 (its named variant: ``amplitude_contrast: 0``). A > 0 keeps the low
+  spatial frequencies, where ``sin(chi) -> 0``, at ``-A``: specimen mass (bright in x)
+  images dark, as in a bright-field micrograph. A is about 0.07 for vitreous-ice
+  specimens and 0.1-0.15 for negatively stained ones (CTFFIND's documented defaults);
+  crystalline and heavier materials scatter outside the objective aperture more
+  strongly, so larger effective values are used for them.
 
   - temporal (partial coherence from a Gaussian spread of defocus with standard
     deviation ``focal_spread_nm`` = Delta):
@@ -98,15 +106,21 @@ def ctf(
     voltage_kv: float = 200.0,
     focal_spread_nm: float = 0.0,
     convergence_mrad: float = 0.0,
+    amplitude_contrast: float = 0.0,
 ) -> np.ndarray:
-    """Phase-contrast transfer function ``-sin(chi) E_t E_s`` at |k| (nm^-1); CTF(0) = 0.
+    """Contrast transfer function ``-(sqrt(1-A^2) sin(chi) + A cos(chi)) E_t E_s`` at |k|
+    (nm^-1); ``CTF(0) = -A`` (0 for the pure phase CTF, A = 0).
 
     >>> float(ctf(np.array([0.0]), 50.0, 1.0)[0])
     -0.0
+    >>> float(ctf(np.array([0.0]), 50.0, 1.0, amplitude_contrast=0.1)[0])
+    -0.1
     """
+    a = _check_amplitude_contrast(amplitude_contrast)
     lam = electron_wavelength_nm(voltage_kv)
     k = np.asarray(k_nm_inv, dtype=np.float64)
-    out = -np.sin(chi(k, defocus_nm, cs_mm, lam))
+    ch = chi(k, defocus_nm, cs_mm, lam)
+    out = -(np.sqrt(1.0 - a * a) * np.sin(ch) + a * np.cos(ch))
     if focal_spread_nm:
         out *= temporal_envelope(k, focal_spread_nm, lam)
     if convergence_mrad:
@@ -114,12 +128,23 @@ def ctf(
     return out
 
 
+def _check_amplitude_contrast(a: float) -> float:
+    a = float(a)
+    if not 0.0 <= a <= 1.0:
+        raise ValueError(f"amplitude_contrast = {a}: must be a fraction in [0, 1]")
+    return a
+
+
 def _ctf_k2(k2: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
     """CTF as a function of k^2 (nm^-2), envelopes folded into one exponential."""
     lam = electron_wavelength_nm(p["voltage_kv"])
     df, cs_nm = p["defocus_nm"], p["cs_mm"] * 1e6
+    amp = _check_amplitude_contrast(p["amplitude_contrast"])
     w = 0.5 * cs_nm * lam * lam * k2
-    t = np.sin(np.pi * lam * k2 * (df - w))  # sin(chi)
+    ch = np.pi * lam * k2 * (df - w)
+    t = np.sin(ch)
+    if amp:  # A = 0 stays bit-identical to the pure phase CTF
+        t = np.sqrt(1.0 - amp * amp) * t + amp * np.cos(ch)
     a_t = 0.5 * (np.pi * lam * p["focal_spread_nm"]) ** 2
     a_s = (np.pi * p["convergence_mrad"] * 1e-3 / lam) ** 2 * lam * lam
     g2 = (cs_nm * lam * lam * k2 - df) ** 2 * k2  # (C_s lam^2 k^3 - df k)^2
@@ -140,7 +165,7 @@ def tem_transfer(p: Mapping[str, float], shape: tuple[int, int], half: bool = Fa
 
 
 TEM_KEYS = ("pixel_size_nm", "defocus_nm", "cs_mm", "voltage_kv", "focal_spread_nm",
-            "convergence_mrad")
+            "convergence_mrad", "amplitude_contrast")
 
 
 def forward_tem(x: Tensor, params: Mapping[str, Tensor | float]) -> Tensor:

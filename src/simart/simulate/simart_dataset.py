@@ -10,6 +10,8 @@ Indexing (the same at every scale, independent of the shard size):
   but the config seed and its index, and a shard is bit-identical when regenerated.
 * Noise (Poisson then Gaussian) is drawn from a ``torch.Generator`` seeded by the image's
   recorded ``noise_seed``; STEM scan distortion by its ``scan_seed``.
+* Each row also records how severe the image's degradation is (``blur_px``,
+  ``blur_rel``, ``snr_db``: :mod:`simart.physics.severity`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import torch
 from simart import physics
 from simart.config import SPLITS, Config, param_specs
 from simart.data.shards import write_shard
+from simart.physics.severity import severity
 from simart.simulate.dataset_common import compression_arg, shard_bounds
 from simart.simulate.sources import render_source
 
@@ -59,17 +62,24 @@ def _batch_params(rows: list[Mapping[str, float | int]]) -> dict[str, torch.Tens
     return out
 
 
+def degrade_with_noiseless(
+    clean: np.ndarray, modality: str, rows: list[Mapping[str, float | int]], device: str = "cpu"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(degraded, noiseless ``P(x)``) of a batch of clean images (N, H, W), float32."""
+    x = torch.from_numpy(np.ascontiguousarray(clean, dtype=np.float32))[:, None].to(device)
+    p = {k: v.to(device) if v.is_floating_point() else v for k, v in _batch_params(rows).items()}
+    with torch.no_grad():
+        y0 = physics.forward(modality, x, p).cpu()
+        gens = [torch.Generator(device="cpu").manual_seed(int(r["noise_seed"])) for r in rows]
+        y = physics.add_noise(y0, p["poisson_counts"].cpu(), p["gaussian_sigma"].cpu(), gens)
+    return y[:, 0].numpy().astype(np.float32), y0[:, 0].numpy().astype(np.float32)
+
+
 def degrade(
     clean: np.ndarray, modality: str, rows: list[Mapping[str, float | int]], device: str = "cpu"
 ) -> np.ndarray:
     """Apply the modality's operator and the noise to a batch of clean images (N, H, W)."""
-    x = torch.from_numpy(np.ascontiguousarray(clean, dtype=np.float32))[:, None].to(device)
-    p = {k: v.to(device) if v.is_floating_point() else v for k, v in _batch_params(rows).items()}
-    with torch.no_grad():
-        y = physics.forward(modality, x, p)
-        gens = [torch.Generator(device="cpu").manual_seed(int(r["noise_seed"])) for r in rows]
-        y = physics.add_noise(y.cpu(), p["poisson_counts"].cpu(), p["gaussian_sigma"].cpu(), gens)
-    return y[:, 0].numpy().astype(np.float32)
+    return degrade_with_noiseless(clean, modality, rows, device)[0]
 
 
 def build_shard(
@@ -105,9 +115,11 @@ def build_shard(
                 "source_id": int(src["source_id"]), "source_origin": str(src["origin"]),
                 "source_name": str(src["name"]), "variant": j // len(srcs), "seed": cfg.seed,
             })
-        degraded[b0:b0 + len(idx)] = degrade(clean[b0:b0 + len(idx)], modality, batch_rows, device)
+        degraded[b0:b0 + len(idx)], noiseless = degrade_with_noiseless(
+            clean[b0:b0 + len(idx)], modality, batch_rows, device)
         for k, pr in enumerate(batch_rows):
             rows[b0 + k].update(pr)
+            rows[b0 + k].update(severity(modality, pr, size, noiseless[k]))
     table = pd.DataFrame(rows)
     attrs = {"modality": modality, "split": split, "shard": shard, "seed": cfg.seed,
              "value_range": "clean in [0, 1]; degraded unclipped, same units"}

@@ -1,0 +1,131 @@
+"""How severe one SIMART image's degradation is: blur in pixels, relative blur, SNR.
+
+Recorded per image in every shard table (columns :data:`SEVERITY_COLUMNS`), for the
+calibration report and seed 000's Fig. 6 ("improvement vs severity"):
+
+* ``blur_px`` -- the operator's physical blur in pixels, one definition per modality
+  (:func:`blur_px`):
+
+  - AFM: the tip's footprint radius at half the image's height range (the lateral reach
+    of ``tip_depth = 0.5 height_scale_nm``) / ``pixel_size_nm``;
+  - TEM: the period (px) of the first Thon ring, ``1 / (k_1 pixel_size_nm)`` with
+    ``|chi(k_1)| = pi`` (the first zero of the phase CTF; amplitude contrast A moves it by
+    ``asin(A) / pi`` of a ring, and adds in overfocus a zero at ``|chi| = asin A`` near
+    k = 0 that this measure leaves out); 2 px when it lies beyond Nyquist;
+  - SEM: the beam broadening ``sigma_b_nm / pixel_size_nm``;
+  - STEM: the probe's Gaussian-equivalent width: the ``sigma`` (px) of the Gaussian whose
+    transfer falls to 1/2 at the frequency where the probe's does (``sigma_b`` for a
+    Gaussian beam), which counts the source size, the aperture's diffraction limit,
+    defocus and C_s alike.
+* ``blur_rel`` -- ``blur_px`` over the clean images' typical feature size at that image
+  size (:func:`simart.physics.params.clean_feature_px`): the same physics gives the same
+  ``blur_rel`` at 128, 256 and 512 px. :data:`BLUR_BANDS` states the band each modality's
+  default distributions keep to.
+* ``snr_db`` -- ``10 log10(var(P(x)) / v)``: the noiseless image's contrast variance over
+  the mean per-pixel noise variance ``v = gaussian_sigma^2 + mean(P(x)) / poisson_counts``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from simart.physics.afm import tip_footprint_radius_nm
+from simart.physics.params import clean_feature_px
+from simart.physics.sem import gaussian_transfer
+from simart.physics.stem import stem_transfer
+from simart.physics.tem import chi, electron_wavelength_nm
+
+SEVERITY_COLUMNS: tuple[str, ...] = ("blur_px", "blur_rel", "snr_db")
+_HALF = math.sqrt(math.log(2.0) / (2.0 * math.pi**2))  # sigma k_half of a Gaussian transfer
+
+#: modality -> (low, high) band of ``blur_rel`` that sampled default parameters keep to at
+#: every image size (a test samples them at 128, 256 and 512 px). How they were chosen:
+#: a Gaussian blur with ``blur_rel`` = 0.3 keeps 17 % of the contrast at the features'
+#: frequency (1 / feature size) and 0.05 keeps 95 %: SEM and STEM run from a barely visible
+#: blur to one that removes most of a feature's contrast but not the feature (before the
+#: calibration they reached 0.7 and 13, where features vanish). TEM: the first Thon ring's
+#: period lies between the Nyquist limit (2 px, i.e. 0.27 of a feature at 128 px and 0.11
+#: at 512) and 1.5 features, so the CTF's rings always cut through the features' band.
+#: AFM: the tip reaches from a twentieth of a feature to three at half the height range;
+#: the reach is not a blur width (dilation blunts only what the tip touches: valleys and
+#: steep flanks), and wide reaches come with the shallow slopes of large, blunt tips.
+BLUR_BANDS: dict[str, tuple[float, float]] = {
+    "AFM": (0.05, 3.0),
+    "TEM": (0.1, 1.5),
+    "SEM": (0.03, 0.4),
+    "STEM": (0.03, 0.45),
+}
+BLUR_LABELS: dict[str, str] = {
+    "AFM": "tip reach at half height (px)",
+    "TEM": "period of the first Thon ring (px)",
+    "SEM": "beam broadening σ_b (px)",
+    "STEM": "probe width, Gaussian-equivalent σ (px)",
+}
+
+
+def _first_below(t: np.ndarray, k: np.ndarray, level: float) -> float:
+    """The first k (linearly interpolated) where ``t`` drops below ``level``; inf if never."""
+    below = np.nonzero(t < level)[0]
+    if len(below) == 0:
+        return math.inf
+    i = int(below[0])
+    if i == 0:
+        return float(k[0])
+    t0, t1 = float(t[i - 1]), float(t[i])
+    return float(k[i - 1] + (k[i] - k[i - 1]) * (t0 - level) / (t0 - t1))
+
+
+def _axis_transfer(transfer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k cycles/px, T) along the first row of a (2N, 2N) unshifted transfer, 0..Nyquist."""
+    row = np.real(transfer[0, : transfer.shape[1] // 2 + 1])
+    return np.arange(len(row)) / transfer.shape[1], row
+
+
+def blur_px(modality: str, params: Mapping[str, float], image_size: int) -> float:
+    """The modality's blur in pixels (module docstring) of one image's parameters."""
+    px = float(params["pixel_size_nm"])
+    if modality == "AFM":
+        reach = tip_footprint_radius_nm(float(params["tip_radius_nm"]),
+                                        float(params["tip_half_angle_deg"]),
+                                        0.5 * float(params["height_scale_nm"]))
+        return reach / px
+    if modality == "SEM":
+        return float(params["sigma_b_nm"]) / px
+    if modality == "TEM":
+        k = np.linspace(0.0, 0.5 / px, 4097)  # nm^-1 up to Nyquist
+        lam = electron_wavelength_nm(float(params.get("voltage_kv", 200.0)))
+        ring = np.abs(chi(k, float(params["defocus_nm"]), float(params["cs_mm"]), lam)) >= np.pi
+        k1 = float(k[ring][0]) if ring.any() else 0.5 / px
+        return 1.0 / (k1 * px)
+    if modality == "STEM":
+        n = 2 * int(image_size)
+        p = {key: float(params[key]) for key in ("pixel_size_nm", "probe_sigma_nm",
+                                                 "aperture_mrad", "defocus_nm", "cs_mm")}
+        p["voltage_kv"] = float(params.get("voltage_kv", 200.0))
+        k, t = _axis_transfer(stem_transfer(p, (n, n)))
+        k_half = _first_below(t, k, 0.5)
+        return _HALF / k_half if math.isfinite(k_half) else _HALF / 0.5
+    raise ValueError(f"unknown modality {modality!r}; allowed: AFM, TEM, SEM, STEM")
+
+
+def gaussian_blur_px(sigma_nm: float, pixel_size_nm: float, image_size: int) -> float:
+    """The Gaussian-equivalent width (px) of a Gaussian transfer measured as STEM's is
+    (a check of :func:`blur_px`'s definition: it returns ``sigma_nm / pixel_size_nm``)."""
+    n = 2 * int(image_size)
+    k, t = _axis_transfer(gaussian_transfer(sigma_nm, pixel_size_nm, (n, n)))
+    return _HALF / _first_below(t, k, 0.5)
+
+
+def severity(modality: str, params: Mapping[str, float], image_size: int,
+             noiseless: np.ndarray) -> dict[str, float]:
+    """``blur_px``, ``blur_rel`` and ``snr_db`` of one image (``noiseless`` = ``P(x)``)."""
+    b = blur_px(modality, params, image_size)
+    y = np.asarray(noiseless, dtype=np.float64)
+    v = (float(params["gaussian_sigma"]) ** 2
+         + max(float(y.mean()), 0.0) / float(params["poisson_counts"]))
+    signal = float(y.var())
+    snr = 10.0 * math.log10(signal / v) if signal > 0 and v > 0 else -math.inf
+    return {"blur_px": b, "blur_rel": b / clean_feature_px(image_size), "snr_db": snr}

@@ -9,10 +9,11 @@ CONF=()
 [ -n "${SNAKE_CONFIG:-}" ] && CONF=(--configfile "$SNAKE_CONFIG" --replace-workflow-config)
 for f in results/tables/simart_metrics.csv results/tables/simart_metrics.md \
          results/figures/fig1_artifacts.png results/figures/fig1_artifacts.pdf \
-         results/metrics/simart/TEM/wiener.parquet; do
+         results/metrics/simart/TEM/wiener.parquet results/tables/simart_calibration.md \
+         results/figures/simart_calibration.png; do
   test -s "$f" || { echo "missing output: $f"; exit 1; }
 done
-cat results/tables/simart_metrics.md
+cat results/tables/simart_metrics.md results/tables/simart_calibration.md
 for f in results/models/simart/TEM/unet/summary.json results/models/lm/all/cond_ddpm/log.csv \
          results/metrics/stem_lattice/L5/n2v.parquet results/metrics/stm_cu111/experimental/pdanet.parquet; do
   test -s "$f" || { echo "missing output: $f"; exit 1; }

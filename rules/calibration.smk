@@ -34,7 +34,8 @@ rule calibration_figure:
     input:
         f"{R}/tables/simart_calibration.csv",
     output:
-        expand(f"{R}/figures/simart_calibration.{{ext}}", ext=CFG.figures.formats),
+        [report(f"{R}/figures/simart_calibration.{ext}", caption="../report/simart_calibration.rst",
+                category="SIMART", subcategory="Calibration") for ext in CFG.figures.formats],
     log:
         f"{R}/logs/calibration_figure.log",
     benchmark:

@@ -141,6 +141,9 @@ def test_ctf_with_amplitude_contrast_matches_the_analytic_formula(amp, df):
     want = -(math.sqrt(1 - amp * amp) * np.sin(ch) + amp * np.cos(ch)) * e_t * e_s
     got = physics.ctf(k, df, 1.2, 200.0, 3.0, 0.1, amplitude_contrast=amp)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    # the same as a phase shift of the aberration function, -sin(chi + asin A) E_t E_s
+    # (how cryoJAX writes the amplitude-contrast ratio)
+    np.testing.assert_allclose(got, -np.sin(ch + math.asin(amp)) * e_t * e_s, rtol=0, atol=1e-12)
     assert got[0] == pytest.approx(-amp)  # amplitude contrast keeps k -> 0 at -A
     # the operator's transfer function is the same CTF on the FFT grid, with T(0) = 1
     p = {**TEM, "defocus_nm": df, "amplitude_contrast": amp}

@@ -92,6 +92,7 @@ def test_the_seed000_preset_keeps_the_seeds_distributions():
         assert tem["amplitude_contrast"] == 0.0
         assert stem["aperture_mrad"] == [0.0, 10.0]
         assert tem["defocus_nm"] == [-100.0, 100.0] and tem["cs_mm"] == [0.1, 2.0]
+        assert default_param_specs("TEM", size)["defocus_nm"] == [20.0, 100.0]  # underfocus
         for m in MODALITIES:
             assert default_param_specs(m, size, "seed000")["pixel_size_nm"] == \
                 SEED000_PIXEL_SIZE_NM[m]

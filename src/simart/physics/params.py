@@ -11,9 +11,9 @@ sources of ``1 / k90``, the period below which 90 % of an image's contrast lies)
 7.5 px at 128 px, 11.6 px at 256 and 18.4 px at 512, i.e. ``CLEAN_FEATURE_PX *
 (size / 128) ** FEATURE_EXPONENT`` (:func:`clean_feature_px`; measured, and re-measured by
 a test). :func:`default_param_specs` scales the pixel size by the inverse of that law, so
-the physical blur in pixels keeps the same ratio to the features (:mod:`
-simart.physics.severity`): the same physics gives the same difficulty at 128, 256 and
-512 px. A ``pixel_size_nm`` set in the config is used as given, at every size.
+the physical blur in pixels keeps the same ratio to the features
+(:mod:`simart.physics.severity`): the same physics gives the same difficulty at 128, 256
+and 512 px. A ``pixel_size_nm`` set in the config is used as given, at every size.
 
 Choices that the seed paper (000, §4.1.1) leaves open, with the reason. The bands they
 meet (blur / feature size, checked by a test for sampled parameters at 128, 256 and 512 px)

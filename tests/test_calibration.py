@@ -105,7 +105,10 @@ def test_blur_px_definitions():
     p = {"pixel_size_nm": 0.5, "sigma_b_nm": 1.5}
     assert sev.blur_px("SEM", p, 128) == pytest.approx(3.0)
     # STEM's Gaussian-equivalent width reads a Gaussian transfer as its sigma
-    assert sev.gaussian_blur_px(1.5, 0.5, 128) == pytest.approx(3.0, rel=0.01)
+    from simart.physics.sem import gaussian_transfer
+
+    k, t = sev._axis_transfer(gaussian_transfer(1.5, 0.5, (256, 256)))
+    assert sev._HALF / sev._first_below(t, k, 0.5) == pytest.approx(3.0, rel=0.01)
     # a wide source dominates the probe: sigma_p / px
     stem = {"pixel_size_nm": 0.1, "probe_sigma_nm": 0.3, "aperture_mrad": 30.0,
             "defocus_nm": 0.0, "cs_mm": 0.0}

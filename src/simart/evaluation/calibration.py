@@ -35,13 +35,6 @@ MIN_ORACLE_GAIN_DB = 3.0
 TARGETS = ("median input PSNR in " + ", ".join(
     f"[{lo:g}, {hi:g}] dB ({m})" for m, (lo, hi) in INPUT_PSNR_BANDS.items())
     + f"; median oracle gain >= {MIN_ORACLE_GAIN_DB:g} dB (every modality)")
-PARAM_COLUMNS: dict[str, tuple[str, ...]] = {
-    "AFM": ("tip_radius_nm", "tip_half_angle_deg", "height_scale_nm"),
-    "TEM": ("defocus_nm", "cs_mm", "amplitude_contrast"),
-    "SEM": ("sigma_b_nm", "sigma_c_fov", "charging_strength"),
-    "STEM": ("probe_sigma_nm", "aperture_mrad", "scan_jitter_px"),
-}
-SEVERITY = ("blur_px", "blur_rel", "snr_db")
 
 
 def sample_indices(n_total: int, n_max: int) -> np.ndarray:
@@ -63,6 +56,8 @@ def calibrate_modality(modality: str, shards: Sequence[str | os.PathLike], n_max
                        data_range: float = 1.0) -> pd.DataFrame:
     """One row per sampled image of one modality (``shards`` in the order to sample)."""
     from simart.data.shards import Shard
+    from simart.physics import DEFAULT_PARAM_SPECS
+    from simart.physics.severity import SEVERITY_COLUMNS
     from simart.restore.oracle import oracle_restore
 
     rows: list[dict] = []
@@ -73,8 +68,8 @@ def calibrate_modality(modality: str, shards: Sequence[str | os.PathLike], n_max
     starts = np.cumsum([0, *sizes])
     picks = sample_indices(int(starts[-1]), n_max)
     which = np.searchsorted(starts, picks, side="right") - 1
-    keep = ("split", "image_index", "source_origin", "source_name", "pixel_size_nm",
-            *PARAM_COLUMNS[modality], "poisson_counts", "gaussian_sigma", *SEVERITY)
+    keep = ("split", "image_index", "source_origin", "source_name",
+            *DEFAULT_PARAM_SPECS[modality], *DEFAULT_PARAM_SPECS["noise"], *SEVERITY_COLUMNS)
     for k in np.unique(which):  # open only the shards holding sampled images, once each
         # the stored fingerprint, not a re-verification: that would read every image
         with Shard(shards[k]) as s:
@@ -118,11 +113,13 @@ def _q(v: pd.Series) -> tuple[float, float, float]:
 def summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per modality: n, median and 10th/90th percentiles of the input / oracle PSNR and
     SSIM, the gain, the severity columns; whether the targets hold."""
+    from simart.physics.severity import SEVERITY_COLUMNS
+
     out = []
     for mod, t in table.groupby("modality", sort=False):
         row: dict = {"modality": mod, "n_images": len(t)}
         for col in ("input_psnr", "oracle_psnr", "oracle_gain_db", "input_ssim", "oracle_ssim",
-                    *SEVERITY):
+                    *SEVERITY_COLUMNS):
             med, lo, hi = _q(t[col])
             row[col] = med
             row[f"{col}_p10"] = lo

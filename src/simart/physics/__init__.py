@@ -54,7 +54,7 @@ from simart.physics.lm import (
     lm_psf,
     lm_transfer,
 )
-from simart.physics.noise import add_noise
+from simart.physics.noise import add_noise, noise_variance
 from simart.physics.params import (
     DEFAULT_PARAM_SPECS,
     MODALITIES,
@@ -84,7 +84,7 @@ __all__ = [
     "add_poisson_background", "chi", "crop_fft", "ctf", "dilate_exact", "dilate_soft",
     "electron_wavelength_nm", "erode_exact", "fft_pad_width", "fft_padded_shape", "forward",
     "forward_lm", "kanaya_okayama_range_um", "linear_otf", "lm_psf", "lm_transfer",
-    "morphological_gradient_eq12", "pad_for_fft", "sample_params", "scan_offsets",
+    "morphological_gradient_eq12", "noise_variance", "pad_for_fft", "sample_params", "scan_offsets",
     "sem_beam_kernel", "soft_dilation_bias", "spatial_envelope", "stem_probe",
     "temporal_envelope", "tip_depth_nm", "tip_kernel",
 ]

@@ -39,6 +39,13 @@ def _noisy(y: Tensor, lam: Tensor, sig: Tensor, g: torch.Generator) -> Tensor:
     return counts / lam_t + sig.to(y.dtype).view(view) * gauss
 
 
+def noise_variance(mean_signal: float, gaussian_sigma: float, poisson_counts: float) -> float:
+    """Mean per-pixel variance of :func:`add_noise` on an image of mean ``mean_signal``:
+    ``gaussian_sigma^2 + mean_signal / poisson_counts`` (Poisson variance ``P(x) / lambda``
+    plus the Gaussian read noise; a negative mean counts as 0)."""
+    return float(gaussian_sigma) ** 2 + max(float(mean_signal), 0.0) / float(poisson_counts)
+
+
 def add_noise(
     y: Tensor,
     poisson_counts: Tensor | float,

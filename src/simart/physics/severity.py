@@ -33,8 +33,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from simart.physics.afm import tip_footprint_radius_nm
+from simart.physics.noise import noise_variance
 from simart.physics.params import clean_feature_px
-from simart.physics.sem import gaussian_transfer
 from simart.physics.stem import stem_transfer
 from simart.physics.tem import chi, electron_wavelength_nm
 
@@ -111,21 +111,12 @@ def blur_px(modality: str, params: Mapping[str, float], image_size: int) -> floa
     raise ValueError(f"unknown modality {modality!r}; allowed: AFM, TEM, SEM, STEM")
 
 
-def gaussian_blur_px(sigma_nm: float, pixel_size_nm: float, image_size: int) -> float:
-    """The Gaussian-equivalent width (px) of a Gaussian transfer measured as STEM's is
-    (a check of :func:`blur_px`'s definition: it returns ``sigma_nm / pixel_size_nm``)."""
-    n = 2 * int(image_size)
-    k, t = _axis_transfer(gaussian_transfer(sigma_nm, pixel_size_nm, (n, n)))
-    return _HALF / _first_below(t, k, 0.5)
-
-
 def severity(modality: str, params: Mapping[str, float], image_size: int,
              noiseless: np.ndarray) -> dict[str, float]:
     """``blur_px``, ``blur_rel`` and ``snr_db`` of one image (``noiseless`` = ``P(x)``)."""
     b = blur_px(modality, params, image_size)
     y = np.asarray(noiseless, dtype=np.float64)
-    v = (float(params["gaussian_sigma"]) ** 2
-         + max(float(y.mean()), 0.0) / float(params["poisson_counts"]))
+    v = noise_variance(float(y.mean()), params["gaussian_sigma"], params["poisson_counts"])
     signal = float(y.var())
     snr = 10.0 * math.log10(signal / v) if signal > 0 and v > 0 else -math.inf
     return {"blur_px": b, "blur_rel": b / clean_feature_px(image_size), "snr_db": snr}

@@ -130,9 +130,8 @@ def noise_variance(y: np.ndarray, params: Mapping[str, Any]) -> float:
     ``gaussian_sigma² + mean(y) / poisson_counts``: Gaussian read noise plus the Poisson
     variance ``P(x)/λ`` of ``y = Poisson(λ P(x)) / λ``, averaged over the image.
     """
-    sigma = _param(params, "gaussian_sigma")
-    counts = _param(params, "poisson_counts")
-    return sigma**2 + max(float(np.mean(y)), 0.0) / counts
+    return physics.noise_variance(float(np.mean(y)), _param(params, "gaussian_sigma"),
+                                  _param(params, "poisson_counts"))
 
 
 def _kwargs_of(fn: Callable) -> set[str]:

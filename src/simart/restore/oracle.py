@@ -34,6 +34,7 @@ import scipy.fft as sfft
 import torch
 
 from simart import physics
+from simart.restore.classical import noise_variance, tip_erode
 
 ORACLE_METHODS: dict[str, str] = {
     "AFM": "Villarrubia erosion by the true tip after Wiener denoising with the true spectrum",
@@ -45,12 +46,6 @@ ORACLE_METHODS: dict[str, str] = {
 
 def _pad(x: np.ndarray) -> np.ndarray:
     return np.asarray(physics.pad_for_fft(np.asarray(x, dtype=np.float64)))
-
-
-def noise_variance(noiseless: np.ndarray, params: Mapping[str, Any]) -> float:
-    """Mean per-pixel noise variance of ``Poisson(lambda P) / lambda + N(0, sigma^2)``."""
-    return (float(params["gaussian_sigma"]) ** 2
-            + max(float(np.mean(noiseless)), 0.0) / float(params["poisson_counts"]))
 
 
 def oracle_wiener(y: np.ndarray, otf: np.ndarray, signal: np.ndarray, noise_var: float
@@ -98,8 +93,6 @@ def oracle_restore(clean: np.ndarray, degraded: np.ndarray, modality: str,
     shape = physics.fft_padded_shape(x.shape)
     v = noise_variance(_noiseless(modality, x, params), params)
     if modality == "AFM":
-        from simart.restore.classical import tip_erode
-
         dilated = _noiseless("AFM", x, params)
         smooth = oracle_wiener(y, np.ones(shape), dilated, v)
         keys = ("tip_radius_nm", "tip_half_angle_deg", "pixel_size_nm", "height_scale_nm")

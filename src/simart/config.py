@@ -149,8 +149,8 @@ class SimartConfig(_Strict):
     param_preset: Literal["calibrated", "seed000"] = "calibrated"
     params: dict[str, dict[str, ParamSpec]] = {}
     noise: dict[str, ParamSpec] = {}
-    # test images per modality that the calibration report restores with the oracle
-    # (evenly spaced over the test split; all of them when there are fewer)
+    # images per modality that the calibration report restores with the oracle (evenly
+    # spaced over the train, val and test shards; all of them when there are fewer)
     calibration_images: int = Field(1000, ge=1, le=100_000_000)
 
     @field_validator("modalities")

@@ -14,8 +14,8 @@ Conventions (k = spatial frequency in nm^-1, lambda = electron wavelength in nm)
   spatial frequencies, where ``sin(chi) -> 0``, at ``-A``: specimen mass (bright in x)
   images dark, as in a bright-field micrograph. A is about 0.07 for vitreous-ice
   specimens and 0.1-0.15 for negatively stained ones (CTFFIND's documented defaults);
-  crystalline and heavier materials scatter outside the objective aperture more
-  strongly, so larger effective values are used for them.
+  the default range's upper end, 0.2, is our choice for stained or heavier specimens
+  (:mod:`simart.physics.params`).
 
   - temporal (partial coherence from a Gaussian spread of defocus with standard
     deviation ``focal_spread_nm`` = Delta):

@@ -3,29 +3,24 @@
 #   snakemake --profile profiles/slurm all         paper scale on Slurm (configs/paper.yaml)
 #   snakemake results/metrics/simart/TEM/wiener.parquet   one benchmark cell
 #   snakemake figures                              tables and figures only
+# The rule files (rules/) only declare; what runs for a config is src/simart/workflow/
+# (plan.py, figures_plan.py, resources.py, checks.py), read through rules/common.smk.
+import sys
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from simart.workflow.checks import check_config_yaml, check_presets  # noqa: E402
 
 # A YAML error in config.yaml stops the run naming the file and line (Snakemake's loader
 # names neither). Files given with --configfile are read by Snakemake before this runs.
-def _check_config_yaml(path="config.yaml"):
-    import os
-    import sys
-
-    sys.path.insert(0, os.path.join(workflow.basedir, "src"))
-    from simart.config import ConfigError, load_yaml
-
-    if os.path.exists(path):
-        try:
-            load_yaml(os.path.abspath(path))
-        except ConfigError as err:
-            sys.stderr.write(f"\nSIMART config error: {err}\n\n")
-            raise SystemExit(1)
-
-
-_check_config_yaml()
+check_config_yaml("config.yaml")
+# configs/paper.yaml is complete: it replaces config.yaml, never merges over it
+check_presets(workflow.overwrite_configfiles, workflow.config_settings.replace_workflow_config,
+              workflow.basedir)
 
 
 configfile: "config.yaml"
@@ -51,13 +46,10 @@ include: "rules/report.smk"
 
 rule all:
     input:
-        shard_outputs(all_shards() + physics_dataset_targets()),
-        training_outputs(all_trained()),
-        all_cells(),
-        figure_targets(),
+        PLAN.all_targets(),
     default_target: True
 
 
 # before any job: a profile's rule names exist; warn about missing shards / trained models
 # that results were built from (with the command that rebuilds them)
-check_plan(all_shards() + physics_dataset_targets(), all_trained())
+check_plan()

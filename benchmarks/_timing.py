@@ -66,7 +66,7 @@ def set_threads(threads: int) -> None:
 
 def hparams_table(preset: str) -> dict[str, dict[str, Any]]:
     """``DEFAULT_HPARAMS`` (``default``) or ``PAPER_HPARAMS`` (``paper``)."""
-    from simart.models.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS
+    from simart.specs.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS
 
     return DEFAULT_HPARAMS if preset == "default" else PAPER_HPARAMS
 
@@ -188,7 +188,7 @@ def dataset_subsets(dataset: str) -> tuple[str, ...]:
 
         return tuple(MODALITIES)
     if dataset == "lm":
-        from simart.physics.lm import LM_MODES
+        from simart.specs.lm import LM_MODES
 
         return tuple(LM_MODES)
     raise ValueError(f"dataset {dataset!r} has no operator parameters")
@@ -210,8 +210,8 @@ def sample_image_params(dataset: str, subset: str, rng: np.random.Generator
         if subset == "STEM":
             row["scan_seed"] = int(rng.integers(2**31))
     elif dataset == "lm":
-        from simart.physics.lm import LM_LOG_UNIFORM, LM_PARAM_SPECS
         from simart.simulate.dataset_common import sample_specs
+        from simart.specs.lm import LM_LOG_UNIFORM, LM_PARAM_SPECS
 
         row = sample_specs(LM_PARAM_SPECS, rng, log_uniform=LM_LOG_UNIFORM)
         row["confocal"] = int(subset == "confocal")

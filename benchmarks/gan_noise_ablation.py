@@ -1,5 +1,5 @@
 """The unpaired GANs on stm_cu111 with and without the stochastic degradation generator
-(hparams ``deg_noise_*``, :mod:`simart.models.hparams_gan`), over several training seeds.
+(hparams ``deg_noise_*``, :mod:`simart.specs.hparams_gan`), over several training seeds.
 
     snakemake --cores all stm_cu111                  # the embedded shards (or `make run`)
     python benchmarks/gan_noise_ablation.py          # cyclegan + pdanet, 3 seeds, +/- noise
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from simart.config import validate_config
 from simart.data.datasets import dataset_views
 from simart.evaluation.learned import predict_learned
-from simart.models.hparams_gan import NO_SCAN_NOISE
+from simart.specs.hparams_gan import NO_SCAN_NOISE
 from simart.train.pipeline import train_model
 
 

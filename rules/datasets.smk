@@ -1,64 +1,9 @@
-# Physics datasets of SPEC §4-6: stem_lattice (CIF -> STEM + CDN levels), stm_cu111 (Cu(111)
+# Physics datasets (docs/dataset.md): stem_lattice (CIF -> STEM + CDN levels), stm_cu111 (Cu(111)
 # LDOS: clean / blurry / experimental-like domains), lm (widefield / confocal fluorescence).
 # One job per shard, as for SIMART; targets: `snakemake stem_lattice`, `stm_cu111`, `lm`.
-from simart.simulate.dataset_common import n_shards_for  # noqa: E402
-
+# CIF problems and an empty lm.user_dir stop the run before any job, naming the file
+# (rules/common.smk: simart.workflow.checks.check_sources); shard lists: simart.workflow.plan.
 SL, STM, LMC = CFG.stem_lattice, CFG.stm_cu111, CFG.lm
-
-if SL.enabled:
-    # CIF problems stop the run before any job, naming the file (or warn + skip if
-    # stem_lattice.on_bad_cif = skip).
-    from simart.simulate.crystals import CIFError
-    from simart.simulate.stem_lattice import resolve_materials
-
-    try:
-        resolve_materials(SL, image_size=SL.image_size or CFG.image_size)
-    except (CIFError, ValueError) as _err:
-        sys.stderr.write(f"\nSIMART config error: stem_lattice: {_err}\n\n")
-        raise SystemExit(1)
-
-if LMC.enabled and LMC.user_dir:
-    from simart.simulate.sources import SourceError, list_user_images
-
-    try:
-        list_user_images(LMC.user_dir)
-    except SourceError as _err:
-        sys.stderr.write(f"\nSIMART config error: lm.user_dir: {_err}\n\n")
-        raise SystemExit(1)
-
-
-def _ids(counts, split, shard_size):
-    return [f"{i:04d}" for i in range(n_shards_for(getattr(counts, split), shard_size))]
-
-
-def stem_lattice_shards():
-    if not SL.enabled:
-        return []
-    return [f"{R}/stem_lattice/shards/L{lv}/{s}/{i}.h5" for lv in SL.levels for s in SPLITS
-            for i in _ids(SL.images_per_level, s, SL.shard_size)]
-
-
-def stm_cu111_shards():
-    if not STM.enabled:
-        return []
-    return [f"{R}/stm_cu111/shards/{d}/{s}/{i}.h5" for d in STM.domains for s in SPLITS
-            for i in _ids(STM.images_per_domain, s, STM.shard_size)]
-
-
-def lm_shards():
-    if not LMC.enabled:
-        return []
-    return [f"{R}/lm/shards/{m}/{s}/{i}.h5" for m in LMC.modes for s in SPLITS
-            for i in _ids(LMC.images_per_mode, s, LMC.shard_size)]
-
-
-def physics_dataset_targets():
-    """Every shard of the three physics datasets (empty for a disabled dataset)."""
-    return stem_lattice_shards() + stm_cu111_shards() + lm_shards()
-
-
-def _px(section):
-    return (section.image_size or CFG.image_size) ** 2
 
 
 rule stem_lattice_shard:
@@ -75,11 +20,12 @@ rule stem_lattice_shard:
         f"{R}/benchmarks/stem_lattice/{{split}}_{{shard}}.tsv"
     params:
         code=code("stem_lattice_shard.py"),  # the library code it runs
-        cfg=cfg_part("seed", "image_size", "stem_lattice"),
+        cfg=PLAN.cfg_part("seed", "image_size", "stem_lattice"),
         levels=SL.levels,
     threads: 1
     resources:
-        **shard_job(SL.shard_size * _px(SL), bytes_per_px=20, px_per_min=2**22),
+        **shard_job(SL.shard_size * PLAN.pixels("stem_lattice"), bytes_per_px=20,
+                    px_per_min=2**22),
     script:
         "../workflow_scripts/stem_lattice_shard.py"
 
@@ -97,10 +43,11 @@ rule stm_cu111_shard:
         f"{R}/benchmarks/stm_cu111/{{domain}}_{{split}}_{{shard}}.tsv"
     params:
         code=code("stm_cu111_shard.py"),  # the library code it runs
-        cfg=cfg_part("seed", "image_size", "stm_cu111"),
+        cfg=PLAN.cfg_part("seed", "image_size", "stm_cu111"),
     threads: 1
     resources:
-        **shard_job(STM.shard_size * _px(STM), bytes_per_px=20, px_per_min=2**17, base_mb=3000),
+        **shard_job(STM.shard_size * PLAN.pixels("stm_cu111"), bytes_per_px=20, px_per_min=2**17,
+                    base_mb=3000),
     script:
         "../workflow_scripts/stm_cu111_shard.py"
 
@@ -115,7 +62,7 @@ rule lm_catalog:
         f"{R}/benchmarks/lm_catalog.tsv"
     params:
         code=code("lm_catalog.py"),  # the library code it runs
-        cfg=cfg_part("seed", "image_size", "lm"),
+        cfg=PLAN.cfg_part("seed", "image_size", "lm"),
     resources:
         **small_job(mem_mb=2000, runtime=30),
     script:
@@ -137,10 +84,10 @@ rule lm_shard:
         f"{R}/benchmarks/lm/{{mode}}_{{split}}_{{shard}}.tsv"
     params:
         code=code("lm_shard.py"),  # the library code it runs
-        cfg=cfg_part("seed", "image_size", "lm"),
+        cfg=PLAN.cfg_part("seed", "image_size", "lm"),
     threads: 1
     resources:
-        **shard_job(LMC.shard_size * _px(LMC), bytes_per_px=40, px_per_min=2**21),
+        **shard_job(LMC.shard_size * PLAN.pixels("lm"), bytes_per_px=40, px_per_min=2**21),
     script:
         "../workflow_scripts/lm_shard.py"
 
@@ -148,16 +95,16 @@ rule lm_shard:
 rule stem_lattice:
     """Target: every stem_lattice shard."""
     input:
-        stem_lattice_shards(),
+        PLAN.stem_lattice_shards(),
 
 
 rule stm_cu111:
     """Target: every stm_cu111 shard."""
     input:
-        stm_cu111_shards(),
+        PLAN.stm_cu111_shards(),
 
 
 rule lm:
     """Target: every lm shard."""
     input:
-        lm_shards(),
+        PLAN.lm_shards(),

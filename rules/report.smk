@@ -3,10 +3,6 @@
 # then summarises; on Slurm: `snakemake --profile profiles/slurm all benchmark_summary`.
 
 
-def benchmark_patterns():
-    """{rule: benchmark file pattern} of every rule that records one."""
-    return {r.name: str(r.benchmark) for r in workflow.rules if r.benchmark}
-
 
 rule benchmark_summary:
     """Per-rule table of wall time, peak memory and CPU time of all benchmarked jobs."""

@@ -1,10 +1,9 @@
-# Resource requests (memory, wall time) of every rule, by family. Every value grows with
-# Snakemake's `attempt`: the first attempt asks for the base value, each retry (profile:
-# `retries`) for RETRY_GROWTH times more, so a job that Slurm killed for memory
-# (OUT_OF_MEMORY) or time (TIMEOUT), or that was cancelled, gets more room next time.
-# Where jobs run (partition, account, GPUs, CPUs per family) is cluster-specific and lives
-# in profiles/slurm/config.yaml. results/benchmarks/summary.md (rule benchmark_summary)
-# shows what jobs really used.
+# Resource requests (memory, wall time) of every rule, by family: src/simart/workflow/
+# resources.py. Every value grows with Snakemake's `attempt` (RETRY_GROWTH x on each retry,
+# profile: `retries`), so a job that Slurm killed for memory or time gets more room next
+# time. Where jobs run (partition, account, GPUs, CPUs per family) is cluster-specific and
+# lives in profiles/slurm/config.yaml; results/benchmarks/summary.md (rule
+# benchmark_summary) shows what jobs really used.
 #
 # Families:
 #   shard jobs   simulate_shard, *_shard of the physics datasets (CPU), predict_shard
@@ -13,41 +12,10 @@
 #   small jobs   catalogs, metrics_cell, aggregate_metrics, stats, figures, reports
 #                                                             -> small_job(...)
 #   training     train_model (GPU in the Slurm profile)      -> train_job(...)
-import math
-
-RETRY_GROWTH = 2.0  # x memory and x time on each retry
-
-
-def escalate(base, growth=RETRY_GROWTH):
-    """Resource function: ``base`` (a number or a function of the wildcards) on attempt 1,
-    times ``growth`` on each further attempt (rounded up to an integer)."""
-
-    def resource(wildcards, attempt):
-        value = base(wildcards) if callable(base) else base
-        return int(math.ceil(value * growth ** (attempt - 1)))
-
-    return resource
-
-
-def shard_job(pixels, bytes_per_px=12, px_per_min=2**22, base_mb=2000, base_min=10):
-    """One shard job: ``pixels`` = images x pixels per image (a number or f(wildcards)).
-    Memory: base_mb + bytes_per_px x pixels (in MB); time: base_min + pixels / px_per_min
-    minutes. results/benchmarks/summary.md shows the real use per rule."""
-
-    def px(wc):
-        return pixels(wc) if callable(pixels) else pixels
-
-    return {
-        "mem_mb": escalate(lambda wc: base_mb + bytes_per_px * px(wc) // 2**20),
-        "runtime": escalate(lambda wc: base_min + px(wc) // px_per_min),
-    }
-
-
-def small_job(mem_mb=2000, runtime=15):
-    """A job of fixed size (MB, minutes), escalating on retry."""
-    return {"mem_mb": escalate(mem_mb), "runtime": escalate(runtime)}
-
-
-def train_job(mem_mb=64000, runtime=24 * 60):
-    """A training/sampling job (GPU through the Slurm profile), escalating on retry."""
-    return small_job(mem_mb, runtime)
+from simart.workflow.resources import (  # noqa: F401
+    RETRY_GROWTH,
+    escalate,
+    shard_job,
+    small_job,
+    train_job,
+)

@@ -11,7 +11,7 @@ rule simulate_shard:
         f"{R}/benchmarks/simulate/{{modality}}_{{split}}_{{shard}}.tsv"
     params:
         code=code("simulate_shard.py"),  # the library code it runs
-        cfg=cfg_part("seed", "image_size", "simart"),
+        cfg=PLAN.cfg_part("seed", "image_size", "simart"),
     threads: 1
     resources:
         **shard_job(CFG.simart.shard_size * CFG.image_size**2, bytes_per_px=20, px_per_min=2**22),

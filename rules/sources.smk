@@ -8,7 +8,7 @@ rule source_catalog:
         f"{R}/benchmarks/source_catalog.tsv"
     params:
         code=code("source_catalog.py"),  # the library code it runs
-        cfg=cfg_part("seed", "image_size", "sources"),
+        cfg=PLAN.cfg_part("seed", "image_size", "sources"),
     resources:
         **small_job(mem_mb=2000, runtime=30),
     script:

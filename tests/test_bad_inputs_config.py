@@ -220,14 +220,14 @@ def test_bad_config_value_is_refused_naming_key(key, value, names):
 
 
 def test_every_physics_parameter_has_bounds_with_units_and_the_defaults_are_inside():
-    from simart.physics.lm import LM_PARAM_BOUNDS, LM_PARAM_SPECS
-    from simart.simulate.stem_lattice import PARAM_BOUNDS as SL_BOUNDS
-    from simart.simulate.stem_lattice import STEM_LATTICE_PARAM_SPECS
-    from simart.simulate.stm_cu111 import _PARAM_GROUPS
-    from simart.simulate.stm_cu111 import PARAM_BOUNDS as STM_BOUNDS
+    from simart.specs.lm import LM_PARAM_BOUNDS, LM_PARAM_SPECS
+    from simart.specs.stem_lattice import PARAM_BOUNDS as SL_BOUNDS
+    from simart.specs.stem_lattice import STEM_LATTICE_PARAM_SPECS
+    from simart.specs.stm_cu111 import PARAM_BOUNDS as STM_BOUNDS
+    from simart.specs.stm_cu111 import PARAM_GROUPS
 
     tables = [(STEM_LATTICE_PARAM_SPECS, SL_BOUNDS), (LM_PARAM_SPECS, LM_PARAM_BOUNDS),
-              *((_PARAM_GROUPS[g], STM_BOUNDS[g]) for g in _PARAM_GROUPS)]
+              *((PARAM_GROUPS[g], STM_BOUNDS[g]) for g in PARAM_GROUPS)]
     for specs, bounds in tables:
         assert set(specs) == set(bounds)
         for key, (lo, hi, unit) in bounds.items():
@@ -344,11 +344,8 @@ def test_too_many_atom_columns_per_image_names_the_file(tmp_path):
 
 
 def test_shipped_cifs_fit_the_memory_cap_at_paper_scale_and_oblique_cells_still_read(tmp_path):
-    from simart.simulate.stem_lattice import (
-        MATERIAL_INFO,
-        MAX_COLUMNS_PER_IMAGE,
-        columns_per_image,
-    )
+    from simart.simulate.stem_lattice import MAX_COLUMNS_PER_IMAGE, columns_per_image
+    from simart.specs.stem_lattice import MATERIAL_INFO
 
     crystals = load_crystals(SHIPPED_CIF_DIR)
     for size in (512, 2048):

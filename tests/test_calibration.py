@@ -12,17 +12,17 @@ from simart import physics
 from simart.config import param_specs, validate_config
 from simart.evaluation import calibration as cal
 from simart.physics import severity as sev
-from simart.physics.params import (
+from simart.physics.params import sample_params
+from simart.restore.oracle import oracle_restore
+from simart.simulate.simart_dataset import degrade
+from simart.simulate.sources import build_catalog, render_source
+from simart.specs.modalities import (
     CLEAN_FEATURE_PX,
     DEFAULT_PARAM_SPECS,
     SEED000_PIXEL_SIZE_NM,
     clean_feature_px,
     default_param_specs,
-    sample_params,
 )
-from simart.restore.oracle import oracle_restore
-from simart.simulate.simart_dataset import degrade
-from simart.simulate.sources import build_catalog, render_source
 
 SIZES = (128, 256, 512)
 MODALITIES = ("AFM", "TEM", "SEM", "STEM")

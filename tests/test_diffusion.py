@@ -1,4 +1,4 @@
-"""The shared diffusion core (simart.train.diffusion): schedules, the forward marginal,
+"""The shared diffusion core (simart.models.diffusion): schedules, the forward marginal,
 Tweedie, DDPM / DDIM with a perfect epsilon-predictor, the DDIM / DDPM relations, the
 guidance hook against autograd, sample statistics, and generator-only randomness."""
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from simart.train import diffusion as D
+from simart.models import diffusion as D
 
 
 @pytest.fixture(autouse=True)

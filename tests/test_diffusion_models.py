@@ -14,10 +14,10 @@ import pytest
 import torch
 
 from simart.models import MODEL_REGISTRY, Batch, build_model, n_parameters
-from simart.models.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS, resolve_hparams
-from simart.models.hparams_diffusion import PCSD_ABLATIONS
+from simart.models import diffusion as D
 from simart.physics.dataset_ops import stack_params
-from simart.train import diffusion as D
+from simart.specs.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS, resolve_hparams
+from simart.specs.hparams_diffusion import PCSD_ABLATIONS
 
 DIFFUSION = ["pcsd", *PCSD_ABLATIONS, "pi_ddpm", "pi_ddpm_plain", "cond_ddpm"]
 MAIN = ["pcsd", "pi_ddpm", "cond_ddpm"]
@@ -49,7 +49,7 @@ def simart_params(modality: str, b: int) -> dict[str, torch.Tensor]:
 
 
 def lm_params(b: int, confocal: bool = False) -> dict[str, torch.Tensor]:
-    from simart.physics.lm import LM_PARAM_SPECS
+    from simart.specs.lm import LM_PARAM_SPECS
 
     row = {k: (sum(v) / 2 if isinstance(v, list) else float(v))
            for k, v in LM_PARAM_SPECS.items()}

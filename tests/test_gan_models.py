@@ -30,7 +30,7 @@ from simart.models.gan import (
     pad_to_multiple,
     reflect_pad,
 )
-from simart.models.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS, resolve_hparams
+from simart.specs.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS, resolve_hparams
 
 GAN_MODELS = ("cyclegan", "pix2pix", "pdanet_da", "pdanet_da_ws", "pdanet")
 PDA_MODELS = ("pdanet_da", "pdanet_da_ws", "pdanet")
@@ -602,7 +602,7 @@ def test_degradation_noise_only_in_training(name):
     with torch.no_grad():
         assert torch.equal(a.predict(b.y, b.subset), c.predict(b.y, b.subset))
     from simart.models.cyclegan import degrade
-    from simart.models.hparams_gan import degradation_noise
+    from simart.specs.hparams_gan import degradation_noise
 
     x = torch.rand((2, 1, 32, 32))
     g = torch.Generator().manual_seed(1)

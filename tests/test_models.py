@@ -12,7 +12,6 @@ import torch
 import torch.nn.functional as F
 
 from simart.models import MODEL_REGISTRY, Batch, build_model, n_parameters
-from simart.models.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS, resolve_hparams
 from simart.models.n2v import blind_spot_mask
 from simart.models.pinned import (
     brightness_loss,
@@ -20,6 +19,7 @@ from simart.models.pinned import (
     spectral_fidelity_loss,
     tv_loss,
 )
+from simart.specs.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS, resolve_hparams
 
 NAMES = ["unet", "care", "dncnn", "n2n", "n2v", "pinned", "unet_rcan"]
 
@@ -46,16 +46,18 @@ def _batch(name: str, b: int = 2, size: int = 32, seed: int = 0) -> Batch:
 
 # ---------------------------------------------------------------- registry and hparams
 
-def test_registry_names_match_config():
-    from simart.config import LEARNED_MODELS
-    from simart.data.datasets import unpaired_fields
+def test_every_learned_spec_builds_its_class_with_hyper_parameters():
+    """The registry is built from simart.specs.models: each learned entry's class carries the
+    entry's name and data needs, and has embedded and paper hyper-parameters."""
+    from simart.specs.models import MODELS
 
     assert list(MODEL_REGISTRY)[:len(NAMES)] == NAMES
-    assert set(MODEL_REGISTRY) == set(LEARNED_MODELS) == set(DEFAULT_HPARAMS) == set(PAPER_HPARAMS)
+    learned = [n for n, m in MODELS.items() if m.learned]
+    assert list(MODEL_REGISTRY) == learned
+    assert set(learned) == set(DEFAULT_HPARAMS) == set(PAPER_HPARAMS)
     for name, cls in MODEL_REGISTRY.items():
         assert cls.name == name
-        # the DAG's torch-free table of unpaired training pools agrees with the classes
-        assert set(unpaired_fields(name)) == {f for f in cls.needs if f in ("u", "xu")}, name
+        assert (cls.needs, cls.predict_needs) == (MODELS[name].needs, MODELS[name].predict_needs)
 
 
 def test_build_model_unknown_name():
@@ -81,7 +83,7 @@ def test_resolve_hparams_unknown_key_and_values():
 
 
 def test_hparams_module_does_not_import_torch():
-    code = "import sys, simart.models.hparams; assert 'torch' not in sys.modules"
+    code = "import sys, simart.specs.hparams; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from simart.simulate.crystals import CIFError, list_cifs, load_crystals, project, read_cif
-from simart.simulate.stem_lattice import MATERIAL_INFO, SEED_SPLIT, SHIPPED_CIF_DIR
+from simart.simulate.stem_lattice import SHIPPED_CIF_DIR
+from simart.specs.stem_lattice import MATERIAL_INFO, SEED_SPLIT
 
 GOOD = """data_test
 _cell_length_a 5.0

@@ -13,13 +13,13 @@ from simart.config import ConfigError, validate_config
 from simart.data.shards import Shard
 from simart.simulate.crystals import CIFError, project, read_cif
 from simart.simulate.stem_lattice import (
-    SEED_SPLIT,
     SHIPPED_CIF_DIR,
     build_stem_lattice_shard,
     build_stem_lattice_shards,
     render_lattice,
     resolve_materials,
 )
+from simart.specs.stem_lattice import SEED_SPLIT
 
 PROBE = {"aperture_mrad": 25.0, "voltage_kv": 200.0, "defocus_nm": 0.0, "cs_mm": 0.0,
          "probe_sigma_nm": 0.03}
@@ -193,7 +193,7 @@ def test_config_rejects_bad_stem_lattice_values():
 
 def test_every_shipped_material_renders_along_each_of_its_zone_axes():
     from simart.simulate.crystals import load_crystals
-    from simart.simulate.stem_lattice import MATERIAL_INFO
+    from simart.specs.stem_lattice import MATERIAL_INFO
 
     crystals = load_crystals(SHIPPED_CIF_DIR)
     p = {"pixel_size_nm": 0.03, "rotation_deg": 10.0, "thickness_nm": 4.0, **PROBE}

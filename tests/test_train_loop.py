@@ -37,7 +37,7 @@ class TinyModel(RestorationModel):
     needs = ("x",)
 
     def __init__(self, width: int = 8):
-        nn.Module.__init__(self)  # no simart.models.hparams for a test model
+        nn.Module.__init__(self)  # no simart.specs.hparams for a test model
         self.hparams = {"width": width}
         self.net = nn.Sequential(nn.Conv2d(1, width, 3, padding=1), nn.ReLU(),
                                  nn.Conv2d(width, 1, 3, padding=1))
@@ -123,9 +123,9 @@ def test_make_batch_augments_and_covers_epochs():
     y = make_batch(data, 0, settings(batch_size=64, patch_size=16, augment="none"), ()).y
     assert torch.equal(y, torch.from_numpy(img).expand(64, 1, 16, 16))
     # per-epoch permutation: 5 images, batches of 5 -> every image once per batch
-    data5 = ArrayTrainData(np.arange(5, dtype=np.float32)[:, None, None] * np.ones((5, 4, 4)))
+    data5 = ArrayTrainData(np.arange(5, dtype=np.float32)[:, None, None] * np.ones((5, 8, 8)))
     for step in range(3):
-        vals = make_batch(data5, step, settings(batch_size=5, patch_size=4), ()).y[:, 0, 0, 0]
+        vals = make_batch(data5, step, settings(batch_size=5, patch_size=8), ()).y[:, 0, 0, 0]
         assert sorted(vals.tolist()) == [0, 1, 2, 3, 4]
 
 

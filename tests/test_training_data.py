@@ -8,8 +8,8 @@ import torch
 from simart.config import ConfigError, validate_config
 from simart.data.datasets import dataset_views, model_applies
 from simart.data.shards import Shard, write_shard
-from simart.data.training import ShardTrainData, realisation, second_realisation
 from simart.provenance import shard_fingerprint
+from simart.train.shard_data import ShardTrainData, realisation, second_realisation
 
 CFG = validate_config({
     "seed": 4, "image_size": 32,

@@ -4,7 +4,7 @@ The whole config is validated before any job runs (the Snakefile calls
 :func:`validate_config`). An unknown key or a value out of range stops the run with a
 :class:`ConfigError` whose message names the key, the value and what is allowed.
 
-Physical parameter distributions live in ``simart.physics.DEFAULT_PARAM_SPECS``; the
+Physical parameter distributions live in ``simart.specs.modalities.DEFAULT_PARAM_SPECS``; the
 config's ``simart.params`` only overrides them, key by key (a number = fixed value,
 ``[lo, hi]`` = uniform).
 """
@@ -30,34 +30,20 @@ from pydantic import (
     model_validator,
 )
 
+from simart.specs.lm import effective_specs as lm_specs
+from simart.specs.metrics import METRICS
+from simart.specs.modalities import DEFAULT_PARAM_SPECS, PARAM_BOUNDS, default_param_specs
+from simart.specs.models import MODELS
+from simart.specs.models import names as model_names
+from simart.specs.params import ParamSpec, check_specs
+from simart.specs.sources import PROCEDURAL_KINDS
+from simart.specs.stem_lattice import SEED_SPLIT
+from simart.specs.stem_lattice import effective_specs as stem_lattice_specs
+from simart.specs.stm_cu111 import effective_specs as stm_cu111_specs
+from simart.specs.training import ModelTrainSettings
+
 SPLITS = ("train", "val", "test")
-ParamSpec = float | list[float]
 
-# Physically meaningful bounds for every parameter a user can override: (low, high, unit).
-PARAM_BOUNDS: dict[str, tuple[float, float, str]] = {
-    "pixel_size_nm": (1e-3, 1e4, "nm/px"),
-    "tip_radius_nm": (0.1, 1000.0, "nm"),
-    "tip_half_angle_deg": (1.0, 89.0, "deg"),
-    "height_scale_nm": (0.01, 1e4, "nm"),
-    "defocus_nm": (-1e4, 1e4, "nm"),
-    "cs_mm": (0.0, 10.0, "mm"),
-    "voltage_kv": (1.0, 3000.0, "kV"),
-    "focal_spread_nm": (0.0, 100.0, "nm"),
-    "amplitude_contrast": (0.0, 1.0, "fraction"),
-    "convergence_mrad": (0.0, 50.0, "mrad"),
-    "sigma_b_nm": (0.0, 1e4, "nm"),
-    "sigma_c_fov": (1e-3, 10.0, "fraction of field of view"),
-    "charging_strength": (0.0, 10.0, "image units"),
-    "probe_sigma_nm": (0.0, 100.0, "nm"),
-    "aperture_mrad": (0.0, 200.0, "mrad"),  # the seed samples U(0, 10)
-    "scan_jitter_px": (0.0, 100.0, "px"),
-    "scan_drift_px": (0.0, 1000.0, "px"),
-    "poisson_counts": (1.0, 1e9, "counts at full scale"),
-    "gaussian_sigma": (0.0, 1.0, "fraction of dynamic range"),
-}
-
-
-from simart.models.hparams import DEFAULT_HPARAMS as _LEARNED_HPARAMS
 
 
 class ConfigError(ValueError):
@@ -110,8 +96,6 @@ def _fractions(v: tuple[float, float, float]) -> tuple[float, float, float]:
 
 
 def _kinds(v: list[str] | None) -> list[str] | None:
-    from simart.simulate.procedural import PROCEDURAL_KINDS
-
     bad = [k for k in v or [] if k not in PROCEDURAL_KINDS]
     if bad:
         raise ValueError(f"unknown procedural kind(s) {bad}; allowed: {list(PROCEDURAL_KINDS)} "
@@ -161,13 +145,22 @@ class SimartConfig(_Strict):
         return v
 
 
-# Every metric of simart.metrics.METRICS (a test keeps the two lists equal; kept here so that
-# validating the config does not import torch).
-MetricName = Literal[
-    "psnr", "ssim", "ms_ssim", "ms_ssim_3", "lpips", "mae", "mse", "nrmse_range",
-    "nrmse_euclidean", "nrmse_mean", "pearson", "epi_corr", "epi_ratio", "frc_res_px",
-    "frc_res_nm", "fsc", "pss", "pss_input", "piqe", "brisque"]
-ALL_METRICS: tuple[str, ...] = MetricName.__args__
+# Every metric of simart.specs.metrics.METRICS, in its order
+ALL_METRICS: tuple[str, ...] = tuple(METRICS)
+
+
+def _registered(table: Mapping[str, Any], what: str, keep=lambda entry: True):
+    """A name validator against a registry of simart.specs, read when a config is validated
+    (so that an entry registered after this import is accepted)."""
+    def check(v: str) -> str:
+        allowed = [k for k, e in table.items() if keep(e)]
+        if v not in allowed:
+            raise ValueError(f"unknown {what} {v!r}; allowed: {allowed}")
+        return v
+    return AfterValidator(check)
+
+
+MetricName = Annotated[str, _registered(METRICS, "metric")]
 
 
 def _unique_list(v: list[str] | None) -> list[str] | None:
@@ -176,12 +169,11 @@ def _unique_list(v: list[str] | None) -> list[str] | None:
     return v
 
 
-CLASSICAL_MODELS = ("noisy", "wiener", "richardson_lucy", "bm3d", "tip_erosion")
-# = simart.models.MODEL_REGISTRY (a test keeps the two equal), from the torch-free
-# hyper-parameter tables so that config validation does not import torch
-LEARNED_MODELS: tuple[str, ...] = tuple(_LEARNED_HPARAMS)
-ModelName = Literal[CLASSICAL_MODELS + LEARNED_MODELS]
-LearnedName = Literal[LEARNED_MODELS]
+# simart.specs.models: the input and classical baselines, then the learned models
+CLASSICAL_MODELS: tuple[str, ...] = model_names("input", "classical")
+LEARNED_MODELS: tuple[str, ...] = model_names("cnn", "diffusion", "gan")
+ModelName = Annotated[str, _registered(MODELS, "model")]
+LearnedName = Annotated[str, _registered(MODELS, "learned model", lambda m: m.learned)]
 DatasetName = Literal["simart", "stem_lattice", "stm_cu111", "lm"]
 
 
@@ -215,7 +207,7 @@ class EvaluateConfig(_Strict):
         if "simart" not in v:
             raise ValueError("must include simart (the main table and Fig. 1 are on it)")
         return v
-    metrics: list[MetricName] = list(ALL_METRICS)
+    metrics: list[MetricName] = Field(default_factory=lambda: list(METRICS))
     data_range: float = Field(1.0, gt=0)
     rl_iterations: int = Field(50, ge=1, le=10_000)
     # Extra evaluation rows of trained models (no training of their own): name -> {model,
@@ -228,7 +220,7 @@ class EvaluateConfig(_Strict):
     # (null: all); the paper config keeps its sweeps affordable this way
     study_test_shards: int | None = Field(None, ge=1)
     # Datasets a learned model runs on, where not the default of
-    # simart.data.datasets.MODEL_DATASETS (e.g. {cond_ddpm: [lm, simart]})
+    # simart.specs.models (e.g. {cond_ddpm: [lm, simart]})
     model_datasets: dict[LearnedName, list[DatasetName]] = Field(default_factory=dict)
     # torchvision's ImageNet AlexNet checkpoint for LPIPS; None = the torch cache,
     # $TORCH_HOME/hub/checkpoints/alexnet-owt-7be5be79.pth (absent: LPIPS is marked missing)
@@ -261,46 +253,15 @@ class EvaluateConfig(_Strict):
                                            if m in self.models for mod in modalities)]
 
 
-def _betas(v: tuple[float, float]) -> tuple[float, float]:
-    if not all(0.0 <= b < 1.0 for b in v):
-        raise ValueError("Adam's (beta1, beta2) must each be in [0, 1)")
-    return v
-
-
-Betas = Annotated[tuple[float, float], AfterValidator(_betas)]
-
-
-class TrainSettingsConfig(_Strict):
-    """Training settings of simart.train.loop.TrainSettings (every learned model)."""
-
-    steps: int = Field(300, ge=1, le=100_000_000)
-    batch_size: int = Field(8, ge=1, le=4096)
-    patch_size: int = Field(64, ge=8, le=8192)
-    lr: float = Field(1e-3, gt=0, le=1.0)
-    optimizer: Literal["adam", "adamw"] = "adam"
-    betas: Betas = (0.9, 0.999)
-    weight_decay: float = Field(0.0, ge=0, le=1.0)
-    lr_schedule: Literal["cosine", "constant"] = "cosine"
-    warmup_steps: int = Field(0, ge=0, le=100_000_000)
-    grad_clip: float = Field(1.0, ge=0)          # 0 = off
-    checkpoint_every: int = Field(100, ge=1)
-    val_every: int = Field(100, ge=1)
-    val_images: int = Field(16, ge=1)
-    log_every: int = Field(10, ge=1)
-    augment: Literal["dihedral", "flips", "none"] = "dihedral"
-    amp: bool = True                              # CUDA only
-    compile: bool = False                         # torch.compile, CUDA only
-
-
 # train.models.<name>: every setting optional, with the same constraints as the defaults'
 _OVERRIDE_FIELDS = {k: ((Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation)
                         | None, None)
-                    for k, f in TrainSettingsConfig.model_fields.items()}
+                    for k, f in ModelTrainSettings.model_fields.items()}
 
 
 class ModelTrainConfig(create_model("_ModelTrainBase", __base__=_Strict, **_OVERRIDE_FIELDS)):
     """One learned model: overrides of train.defaults + its hyper-parameters (a dict of
-    simart.models.hparams.DEFAULT_HPARAMS keys)."""
+    simart.specs.hparams.DEFAULT_HPARAMS keys)."""
 
     hparams: dict[str, Any] = Field(default_factory=dict)
     # per dataset: further overrides of hparams for the trainings on that dataset only
@@ -315,17 +276,17 @@ class TrainConfig(_Strict):
     progress: bool = False                            # tqdm bar on stderr (the log has lines)
     # datasets whose subsets each get their own model (simart.data.datasets: groups)
     per_subset: list[DatasetName] = ["simart"]
-    # architectures: simart.models.hparams.DEFAULT_HPARAMS (tiny) or PAPER_HPARAMS (the
+    # architectures: simart.specs.hparams.DEFAULT_HPARAMS (tiny) or PAPER_HPARAMS (the
     # papers', sources there); train.models.<name>.hparams override single keys
     hparams_preset: Literal["default", "paper"] = "default"
-    defaults: TrainSettingsConfig = TrainSettingsConfig()
+    defaults: ModelTrainSettings = ModelTrainSettings()
     models: dict[LearnedName, ModelTrainConfig] = {}
 
     @model_validator(mode="after")
     def _hparams(self) -> TrainConfig:
         if not self.models and self.hparams_preset == "default":
             return self
-        from simart.models.hparams import resolve_hparams
+        from simart.specs.hparams import resolve_hparams
 
         for name, m in self.models.items():
             try:
@@ -354,7 +315,7 @@ class TrainConfig(_Strict):
         overrides for the default preset), then by its ``dataset_hparams`` of ``dataset``."""
         out: dict[str, Any] = {}
         if self.hparams_preset == "paper":
-            from simart.models.hparams import PAPER_HPARAMS
+            from simart.specs.hparams import PAPER_HPARAMS
 
             out.update(PAPER_HPARAMS[model])
         m = self.models.get(model)
@@ -366,7 +327,7 @@ class TrainConfig(_Strict):
 
 
 class StatsConfig(_Strict):
-    """SPEC §9: each model against ``reference_model`` (or all pairs), per dataset x modality
+    """Statistics (docs/metrics.md): each model against ``reference_model`` (or all pairs), per dataset x modality
     x metric: Mood, paired t, Wilcoxon, Holm, bootstrap CIs."""
 
     reference_model: str = "noisy"
@@ -401,10 +362,8 @@ class MaterialSplit(_Strict):
     test: list[str] = Field(min_length=1)
 
 
-# Seed 001's split (= simart.simulate.stem_lattice.SEED_SPLIT; reasons there and in README).
-_SEED_MATERIALS = MaterialSplit(
-    train=["Si", "GaN", "AlGaN", "InN", "SrTiO3", "graphene", "ZrO2", "NaCN"],
-    val=["GaAs", "MgO"], test=["BaTiO3", "Al", "ZnMgTe"])
+# Seed 001's split (simart.specs.stem_lattice.SEED_SPLIT, with its reasons).
+_SEED_MATERIALS = MaterialSplit(**SEED_SPLIT)
 
 
 def _check_dataset_params(section: str, check) -> None:
@@ -415,7 +374,7 @@ def _check_dataset_params(section: str, check) -> None:
 
 
 class StemLatticeConfig(_Strict):
-    """Dataset stem_lattice: STEM images from CIF files x CDN levels (seed 001, SPEC §4)."""
+    """Dataset stem_lattice: STEM images from CIF files x CDN levels (seed 001; docs/dataset.md)."""
 
     enabled: bool = True
     cif_dir: str | None = None            # None = the shipped CIFs (src/simart/simulate/cif)
@@ -451,14 +410,12 @@ class StemLatticeConfig(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> StemLatticeConfig:
-        from simart.simulate.stem_lattice import effective_specs
-
-        _check_dataset_params("stem_lattice.params", lambda: effective_specs(self))
+        _check_dataset_params("stem_lattice.params", lambda: stem_lattice_specs(self))
         return self
 
 
 class StmCu111Config(_Strict):
-    """Dataset stm_cu111: Cu(111) LDOS maps, blurry and experimental-like domains (SPEC §5)."""
+    """Dataset stm_cu111: Cu(111) LDOS maps, blurry and experimental-like domains (docs/dataset.md)."""
 
     enabled: bool = True
     domains: list[Literal["clean", "blurry", "experimental"]] = [
@@ -472,16 +429,14 @@ class StmCu111Config(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> StmCu111Config:
-        from simart.simulate.stm_cu111 import effective_specs
-
         for group in ("ldos", "blurry", "experimental"):
             _check_dataset_params(f"stm_cu111.params.{group}",
-                                  lambda g=group: effective_specs(self, g))
+                                  lambda g=group: stm_cu111_specs(self, g))
         return self
 
 
 class LMConfig(_Strict):
-    """Dataset lm: widefield / confocal fluorescence + Poisson noise (seed 002, SPEC §6)."""
+    """Dataset lm: widefield / confocal fluorescence + Poisson noise (seed 002; docs/dataset.md)."""
 
     enabled: bool = True
     modes: list[Literal["widefield", "confocal"]] = ["widefield", "confocal"]
@@ -499,9 +454,7 @@ class LMConfig(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> LMConfig:
-        from simart.simulate.lm_dataset import effective_specs
-
-        _check_dataset_params("lm.params", lambda: effective_specs(self))
+        _check_dataset_params("lm.params", lambda: lm_specs(self))
         return self
 
 
@@ -538,8 +491,6 @@ class Config(_Strict):
 def _check_spec(key: str, spec: Any) -> None:
     """The bounds check of every dataset (``simart.simulate.dataset_common.check_specs``)
     with SIMART's :data:`PARAM_BOUNDS`."""
-    from simart.simulate.dataset_common import check_specs
-
     where, name = key.rsplit(".", 1)
     try:
         check_specs({name: spec}, where, PARAM_BOUNDS)
@@ -548,7 +499,6 @@ def _check_spec(key: str, spec: Any) -> None:
 
 
 def _check_param_overrides(params: Mapping[str, Mapping[str, Any]], noise: Mapping[str, Any]) -> None:
-    from simart.physics import DEFAULT_PARAM_SPECS
 
     for modality, specs in params.items():
         if modality not in DEFAULT_PARAM_SPECS or modality == "noise":
@@ -575,9 +525,13 @@ def _format_error(err: dict[str, Any], raw: Mapping[str, Any]) -> str:
     ctx = err.get("ctx") or {}
     if "error" in ctx and isinstance(ctx["error"], ConfigError):
         return str(ctx["error"])
+    msg = err["msg"].removeprefix("Value error, ")
     if isinstance(value, Mapping) and key:  # a section's own check: not its whole content
-        return f"config key '{key}': {err['msg']}"
-    return f"config key '{key}' = {value!r}: {err['msg']}"
+        return f"config key '{key}': {msg}"
+    if err["loc"] and err["loc"][-1] == "[key]":  # a mapping's key (a model's name)
+        parent = ".".join(str(p) for p in err["loc"][:-2])
+        return f"unknown config key '{parent}.{value}': {msg}"
+    return f"config key '{key}' = {value!r}: {msg}"
 
 
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
@@ -648,8 +602,6 @@ def param_specs(cfg: Config, modality: str) -> dict[str, ParamSpec]:
     """The effective parameter distribution for one modality: the preset's defaults at the
     config's image size (``simart.physics.params.default_param_specs``), the config's
     overrides, and the noise."""
-    from simart.physics.params import default_param_specs
-
     preset = cfg.simart.param_preset
     spec: dict[str, ParamSpec] = default_param_specs(modality, cfg.image_size, preset)
     spec.update(cfg.simart.params.get(modality, {}))

@@ -1,4 +1,4 @@
-"""Statistics over per-image metric tables (SPEC §9).
+"""Statistics over per-image metric tables (docs/metrics.md).
 
 Per dataset × modality × metric, each model against a reference model (or all pairs):
 

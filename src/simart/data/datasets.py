@@ -22,12 +22,12 @@ TEM image from a STEM one) get one group per subset, named after it; the others 
 ``all`` with every training subset, whose model restores every scored subset.
 
 Models conditioned on the subset (PCSD and its ablations: a learned modality embedding,
-:data:`JOINT_PREFIXES`) are trained once on every training subset together (group ``all``)
+``joint`` in :mod:`simart.specs.models`) are trained once on every training subset together (group ``all``)
 whatever ``train.per_subset`` says; the cross-modal study (``evaluate.cross_modal``) also
 trains them on each subset alone (group = the subset).
 
-Which datasets a model runs on: :func:`model_applies` (:data:`MODEL_DATASETS`, overridable
-by the config's ``evaluate.model_datasets``).
+Which datasets a model runs on: :func:`simart.specs.models.model_applies` (each model's
+``datasets``, overridable by the config's ``evaluate.model_datasets``).
 
 The ``clean`` domain of stm_cu111 is the unpaired clean set of seed 003's domain
 adaptation (its degraded image *is* the clean map), so it is neither trained on by the
@@ -39,51 +39,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simart.config import SPLITS, Config
-from simart.simulate.dataset_common import n_shards_for
+from simart.data.sharding import n_shards_for
+from simart.specs.models import (  # noqa: F401  (the rules' and the loop's API)
+    DATASETS,
+    is_joint,
+    model_applies,
+    unpaired_fields,
+)
 
-DATASETS = ("simart", "stem_lattice", "stm_cu111", "lm")
-CLASSICAL_ONLY_SIMART = ("wiener", "richardson_lucy", "bm3d", "tip_erosion")
-# Datasets a model runs on, by name prefix (others: every dataset). The operator-aware
-# classical baselines need SIMART's parameter tables; PCSD its modality operators
-# (physics loss and guidance); PI-DDPM the fluorescence PSF; PDA-Net the STM domains
-# (simulated blurry, experimental-like, unpaired clean); the conditional DDPM is seed 004's
-# fluorescence model (config evaluate.model_datasets adds datasets).
-MODEL_DATASETS: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(CLASSICAL_ONLY_SIMART, ("simart",)),
-    "pcsd": ("simart",), "pi_ddpm": ("lm",), "cond_ddpm": ("lm",), "pdanet": ("stm_cu111",),
-    # the GAN baselines where their sources use them: CycleGAN in seed 000 Table 2 and seed
-    # 003 (trained on simulation, applied to the experimental-like domain); pix2pix in
-    # seed 004's fluorescence comparison; both on the SIMART modalities (issue 8)
-    "cyclegan": ("simart", "stm_cu111"), "pix2pix": ("simart", "lm"),
-}
-JOINT_PREFIXES = ("pcsd",)  # conditioned on the subset: one model for all subsets
 # Unpaired training pools (Batch.u / Batch.xu) per dataset: field -> the subset whose
 # training shards fill it (stm_cu111: experimental-like maps, the unpaired clean domain).
 # Where a dataset has no pool for xu, the data's own clean images of other draws are used.
 MODEL_UNPAIRED: dict[str, dict[str, str]] = {
     "stm_cu111": {"u": "experimental", "xu": "clean"},
 }
-# The unpaired fields each model trains with, by name prefix (= the classes' ``needs``; a
-# test keeps them equal; here so that planning the DAG does not import torch)
-UNPAIRED_NEEDS: dict[str, tuple[str, ...]] = {"cyclegan": ("xu",), "pdanet": ("u", "xu")}
-
-
-def unpaired_fields(model: str) -> tuple[str, ...]:
-    """The unpaired fields (``u``, ``xu``) ``model`` trains with."""
-    key = _prefix_match(model, UNPAIRED_NEEDS)
-    return UNPAIRED_NEEDS[key] if key else ()
-
-
-def _prefix_match(model: str, table) -> str | None:
-    for key in sorted(table, key=len, reverse=True):
-        if model == key or model.startswith(key + "_"):
-            return key
-    return None
-
-
-def is_joint(model: str) -> bool:
-    """Whether ``model`` is conditioned on the subset (one model for all subsets)."""
-    return _prefix_match(model, JOINT_PREFIXES) is not None
 
 
 @dataclass(frozen=True)
@@ -159,13 +128,3 @@ def dataset_views(cfg: Config) -> dict[str, DatasetView]:
         views["lm"] = _view("lm", lm.modes, lm.modes, lm.modes, lm.images_per_mode,
                             lm.shard_size, ps)
     return views
-
-
-def model_applies(model: str, dataset: str, overrides: dict | None = None) -> bool:
-    """Whether ``model`` runs on ``dataset``: ``overrides`` (config
-    ``evaluate.model_datasets``) or :data:`MODEL_DATASETS`; the noisy input and the CNNs
-    run everywhere."""
-    if overrides and model in overrides:
-        return dataset in overrides[model]
-    key = _prefix_match(model, MODEL_DATASETS)
-    return key is None or dataset in MODEL_DATASETS[key]

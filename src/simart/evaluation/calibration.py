@@ -56,9 +56,9 @@ def calibrate_modality(modality: str, shards: Sequence[str | os.PathLike], n_max
                        data_range: float = 1.0) -> pd.DataFrame:
     """One row per sampled image of one modality (``shards`` in the order to sample)."""
     from simart.data.shards import Shard
-    from simart.physics import DEFAULT_PARAM_SPECS
     from simart.physics.severity import SEVERITY_COLUMNS
     from simart.restore.oracle import oracle_restore
+    from simart.specs.modalities import DEFAULT_PARAM_SPECS
 
     rows: list[dict] = []
     sizes = []

@@ -155,10 +155,11 @@ def predict_shards(
 def _restore_classical(degraded: np.ndarray, params: pd.DataFrame, model: str, dataset: str,
                        modality: str, model_kwargs: dict | None):
     from simart.restore.classical import CLASSICAL_MODELS, NotApplicableError
+    from simart.specs.models import model_applies
 
     if model not in CLASSICAL_MODELS:
         raise ValueError(f"unknown model {model!r}; available: {sorted(CLASSICAL_MODELS)}")
-    if dataset != "simart" and model != "noisy":
+    if not model_applies(model, dataset):
         raise ValueError(f"model {model!r} needs the SIMART operators' parameters; "
                          f"it does not run on dataset {dataset!r}")
     restore = CLASSICAL_MODELS[model]

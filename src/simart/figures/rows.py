@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from simart.models.hparams_diffusion import PCSD_ABLATIONS
+from simart.specs.hparams_diffusion import PCSD_ABLATIONS
 
 #: baselines whose training curves Fig. 3 C/D shows beside PCSD (first ones evaluated)
 CURVE_BASELINES = ("care", "unet", "n2n", "cyclegan", "n2v", "dncnn", "pix2pix", "unet_rcan")

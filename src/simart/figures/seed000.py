@@ -1,4 +1,4 @@
-"""Seed 000 Figs. 2-4 from the pipeline's results (SPEC §10).
+"""Seed 000 Figs. 2-4 from the pipeline's results.
 
 * Fig. 2 -- :func:`draw_modality_bars` (PSNR and SSIM per SIMART modality and method) and
   :func:`draw_quality_speed` (PSNR vs inference seconds per image, log x).
@@ -26,7 +26,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from simart.config import CLASSICAL_MODELS
 from simart.evaluation.aggregate import MarkdownNotes, summarize
 from simart.figures.rows import (  # noqa: F401  (re-exported: the rules import rows)
     CURVE_BASELINES,
@@ -36,25 +35,15 @@ from simart.figures.rows import (  # noqa: F401  (re-exported: the rules import 
 )
 from simart.figures.style import PALETTE, plt, save
 from simart.provenance import read_table
+from simart.specs.models import MODELS
+from simart.specs.models import family as model_family
 
 PathLike = str | os.PathLike
 #: cell table paths: ``cells[modality][row]`` -> results/metrics/simart/{modality}/{row}.parquet
 CellPaths = Mapping[str, Mapping[str, PathLike]]
 
-LABELS = {
-    "noisy": "Noisy input", "wiener": "Wiener", "richardson_lucy": "Richardson–Lucy",
-    "bm3d": "BM3D", "tip_erosion": "Tip erosion", "unet": "U-Net", "care": "CARE",
-    "dncnn": "DnCNN", "n2n": "Noise2Noise", "n2v": "Noise2Void", "pinned": "PINNED",
-    "unet_rcan": "U-Net-RCAN", "pcsd": "PCSD", "pi_ddpm": "PI-DDPM",
-    "pi_ddpm_plain": "DDPM (no physics)", "cond_ddpm": "Cond. DDPM", "cyclegan": "CycleGAN",
-    "pix2pix": "pix2pix", "pdanet": "PDA-Net", "pdanet_da": "PDA-Net (DA)",
-    "pdanet_da_ws": "PDA-Net (DA+WS)",
-    # seed 000 Table 3 row names
-    "pcsd_no_physics": "w/o physics constraints", "pcsd_no_modality": "w/o modality cond.",
-    "pcsd_no_cycle": "w/o cycle consistency", "pcsd_no_perceptual": "w/o perceptual loss",
-    "pcsd_no_tv": "w/o TV regularisation", "pcsd_diffusion_only": "Diffusion only",
-    "pcsd_physics_only": "Physics only (no diffusion)",
-}
+#: display names of the models (simart.specs.models; Table 3's row names for PCSD's ablations)
+LABELS = {name: spec.label for name, spec in MODELS.items()}
 #: method family -> (colour of the Okabe-Ito palette or grey, marker)
 FAMILY_STYLE = {
     "input": ("0.55", "X"),
@@ -76,15 +65,7 @@ def label(name: str) -> str:
 
 def family(name: str) -> str:
     """``input`` (the unrestored noisy image), ``classical``, ``CNN``, ``diffusion``, ``GAN``."""
-    if name == "noisy":
-        return "input"
-    if name in CLASSICAL_MODELS:
-        return "classical"
-    if name.startswith(("pcsd", "pi_ddpm", "cond_ddpm")):
-        return "diffusion"
-    if name.startswith(("cyclegan", "pix2pix", "pdanet")):
-        return "GAN"
-    return "CNN"
+    return {"cnn": "CNN", "gan": "GAN"}.get(fam := model_family(name), fam)
 
 
 # ---------------------------------------------------------------------------- reading

@@ -206,7 +206,7 @@ def ms_ssim_min_size(scales: int) -> int:
     """Smallest image side for ``scales`` scales: the 11-px window must fit after
     ``scales - 1`` halvings (2×2 average pooling floors odd sizes): ``11 · 2^(scales-1)``.
 
-    5 scales: 176 px (SPEC's "≈161" is ``(11-1)·16 + 1``, which ignores the flooring;
+    5 scales: 176 px (an estimate of "≈161", ``(11-1)·16 + 1``, ignores the flooring;
     torchmetrics enforces the same 176).
     """
     return SSIM_WINDOW * 2 ** (scales - 1)

@@ -1,109 +1,24 @@
-"""The metric registry and the functions that score stacks of images with it.
+"""Scoring stacks of images with the metrics of :data:`simart.specs.metrics.METRICS`.
 
 Every metric has one definition (its function in ``full_reference``, ``fourier``, ``lpips``
-or ``noref``) and one registry entry stating its direction, kind and what it measures.
-Evaluation cells, the aggregated tables, the statistics and (later) training validation
-all go through :data:`METRICS`; adding a metric = writing the function + one entry here
-(+ its name in ``simart.config.MetricName``).
-
-Kinds: ``full_reference`` ``fn(x, ref)`` against the clean image; ``input_reference``
-``fn(x, degraded)`` against the degraded input (for data without ground truth);
-``no_reference`` ``fn(x)``.
+or ``noref``) and one entry in :mod:`simart.specs.metrics` stating its direction, kind and
+what it measures; this module computes them (values, and the reason where a value is
+missing). ``METRICS`` and ``Metric`` are re-exported here.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
 
-from simart.metrics import fourier, full_reference, lpips, noref
 from simart.metrics._checks import MetricUnavailable
-
-Kind = Literal["full_reference", "input_reference", "no_reference"]
-Better = Literal["higher", "lower", "one"]
-
-
-class Metric(NamedTuple):
-    """Registry entry: the function, which way is better, and what it measures."""
-
-    fn: Callable[..., Tensor]
-    better: Better  # "one": closest to 1 is best (EPI gradient-norm ratio)
-    description: str
-    kind: Kind = "full_reference"
-    unit: str = ""
-    needs: tuple[str, ...] = ()  # extra keyword inputs: "pixel_size_nm", "lpips_backbone"
-    undefined: str = ""  # why the function returns NaN for an image (recorded in tables)
-
-    @property
-    def higher_is_better(self) -> bool | None:
-        return {"higher": True, "lower": False, "one": None}[self.better]
-
-
-_CONST = "undefined: constant image (zero variance)"
-METRICS: dict[str, Metric] = {
-    "psnr": Metric(full_reference.psnr, "higher",
-                   "peak signal-to-noise ratio, data range stated (1.0); +inf for identical images",
-                   unit="dB"),
-    "ssim": Metric(full_reference.ssim, "higher",
-                   "SSIM, Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03, valid region"),
-    "ms_ssim": Metric(full_reference.ms_ssim, "higher",
-                      "MS-SSIM, 5 scales, Wang's weights, valid region (needs >= 176 px)"),
-    "ms_ssim_3": Metric(full_reference.ms_ssim_3, "higher",
-                        "MS-SSIM with 3 scales (first 3 weights renormalised; needs >= 44 px); "
-                        "NOT comparable to 5-scale MS-SSIM"),
-    "lpips": Metric(lpips.lpips, "lower",
-                    "LPIPS, AlexNet ImageNet backbone + v0.1 linear heads, grey -> RGB",
-                    needs=("lpips_backbone",)),
-    "mae": Metric(full_reference.mae, "lower", "mean absolute error", unit="image units"),
-    "mse": Metric(full_reference.mse, "lower", "mean squared error", unit="image units²"),
-    "nrmse_range": Metric(full_reference.nrmse_range, "lower",
-                          "NRMSE = RMSE / (max - min of the clean image) (seed 002)",
-                          undefined="undefined: constant clean image (zero range)"),
-    "nrmse_euclidean": Metric(full_reference.nrmse_euclidean, "lower",
-                              "NRMSE = ||x - ref|| / ||ref|| (norm form; scikit-image default)",
-                              undefined="undefined: all-zero clean image"),
-    "nrmse_mean": Metric(full_reference.nrmse_mean, "lower",
-                         "NRMSE = RMSE / mean of the clean image (seed 004 eq. 9)",
-                         undefined="undefined: zero-mean clean image"),
-    "pearson": Metric(full_reference.pearson, "higher", "Pearson r of pixel values (seed 004)",
-                      undefined=_CONST),
-    "epi_corr": Metric(full_reference.epi_corr, "higher",
-                       "edge preservation, gradient correlation (seed 000 eq. 29)",
-                       undefined="undefined: an image without gradient (constant)"),
-    "epi_ratio": Metric(full_reference.epi_ratio, "one",
-                        "edge preservation, ||grad x||_1 / ||grad ref||_1 (seed 001); 1 best",
-                        undefined="undefined: constant clean image (no gradient)"),
-    "frc_res_px": Metric(fourier.frc_res_px, "lower",
-                         "FRC resolution at the 0.143 threshold vs the clean image, Hann window; "
-                         "2 px = never crosses (Nyquist)", unit="px",
-                         undefined="undefined: an image without power (FRC NaN)"),
-    "frc_res_nm": Metric(fourier.frc_res_nm, "lower",
-                         "FRC resolution at 0.143 in nm (px x pixel_size_nm)", unit="nm",
-                         needs=("pixel_size_nm",),
-                         undefined="undefined: an image without power (FRC NaN)"),
-    "fsc": Metric(fourier.fsc, "higher",
-                  "Fourier spectrum consistency: cosine of magnitude spectra (seed 001)",
-                  undefined="undefined: an all-zero image"),
-    "pss": Metric(fourier.pss, "higher",
-                  "power-spectrum similarity vs the clean image: Pearson r of log radial power "
-                  "spectra (seed 000 §4.3.2)", undefined="undefined: a ring without power"),
-    "pss_input": Metric(fourier.pss, "higher",
-                        "power-spectrum similarity vs the degraded input (seed 000 §4.3.2, "
-                        "for data without ground truth)", kind="input_reference",
-                        undefined="undefined: a ring without power"),
-    "piqe": Metric(noref.piqe, "lower", "PIQE (pypiqe 1.2 algorithm), 0-100, no reference",
-                   kind="no_reference", undefined="undefined: image maximum <= 0"),
-    "brisque": Metric(noref.brisque, "lower",
-                      "BRISQUE with the brisque 0.2.0 package's SVR model, no reference",
-                      kind="no_reference"),
-}
+from simart.specs.metrics import METRICS, Better, Kind, Metric  # noqa: F401  (the registry's API)
 
 
 @dataclass

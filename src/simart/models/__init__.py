@@ -1,17 +1,10 @@
-"""Learned restoration models (CNNs) and their registry.
+"""Learned restoration models (CNNs, diffusion models, GANs) and their registry.
 
-``MODEL_REGISTRY`` maps each config name to its :class:`RestorationModel` class;
-:func:`build_model` builds one from (partial) hyper-parameters (``simart.models.hparams``).
+``MODEL_REGISTRY`` maps each config name to its :class:`RestorationModel` class (the learned
+entries of :data:`simart.specs.models.MODELS`, which name each class by dotted path);
+:func:`build_model` builds one from (partial) hyper-parameters (``simart.specs.hparams``).
 
-The names are resolved lazily (PEP 562): ``import simart.models.hparams`` -- done by config
-validation -- must not import torch, and importing a submodule runs this file first.
-
-Models (``name``: class, module): ``unet``: UNet, ``care``: CARE, ``n2n``: N2N (unet.py);
-``dncnn``: DnCNN (dncnn.py); ``n2v``: N2V (n2v.py); ``pinned``: PINNED (pinned.py);
-``unet_rcan``: UNetRCAN (rcan.py); diffusion models (diffusion_registry.py): ``pcsd`` and its
-ablations ``pcsd_*`` (pcsd.py), ``pi_ddpm`` / ``pi_ddpm_plain`` (pi_ddpm.py), ``cond_ddpm``
-(cond_ddpm.py); GANs (gan_registry.py): ``cyclegan``, ``pix2pix``, ``pdanet_da``,
-``pdanet_da_ws``, ``pdanet`` (cyclegan.py, pix2pix.py, pdanet.py on gan.py).
+The names are resolved lazily (PEP 562): importing this package alone imports no torch.
 """
 
 from __future__ import annotations

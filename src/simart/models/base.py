@@ -33,16 +33,17 @@ Optional parts of the contract (diffusion models, GANs):
   then discriminators on detached fakes): zero_grad, backward, gradient clipping and the
   optimiser step of that group. The returned loss is then only logged.
 
-Hyper-parameters are data: ``DEFAULT_HPARAMS`` (tiny, embedded run) lives in the torch-free
-module ``simart.models.hparams`` so that config validation does not import torch;
-``self.hparams`` (defaults updated by the given ones) is stored in every checkpoint and a
-checkpoint whose model name or hparams differ is refused.
+Hyper-parameters are data: ``DEFAULT_HPARAMS`` (tiny, embedded run) and the pydantic class
+of each model family that validates them live in the torch-free module
+``simart.specs.hparams`` so that config validation does not import torch;
+``self.hparams`` (a plain dict: defaults updated by the given ones) is stored in every
+checkpoint and a checkpoint whose model name or hparams differ is refused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -95,7 +96,13 @@ class Batch:
 
 class RestorationModel(nn.Module):
     """Base class: ``name``, ``needs`` (Batch fields the training step reads besides ``y``),
-    ``size_multiple`` (full images are reflect-padded to a multiple of it in :meth:`predict`)."""
+    ``predict_needs``, ``size_multiple`` (full images are reflect-padded to a multiple of it
+    in :meth:`predict`).
+
+    ``needs`` and ``predict_needs`` of a class whose ``name`` is registered come from its
+    entry in :data:`simart.specs.models.MODELS` (the planning of the DAG reads them there),
+    unless the class body sets them.
+    """
 
     name: ClassVar[str] = ""
     needs: ClassVar[tuple[str, ...]] = ("x",)
@@ -103,9 +110,20 @@ class RestorationModel(nn.Module):
     predict_needs: ClassVar[tuple[str, ...]] = ()
     extra_outputs: ClassVar[tuple[str, ...]] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        from simart.specs.models import MODELS
+
+        spec = MODELS.get(cls.__dict__.get("name", ""))
+        if spec is not None:   # (a class body that sets them itself keeps its own: tests)
+            if "needs" not in cls.__dict__:
+                cls.needs = spec.needs
+            if "predict_needs" not in cls.__dict__:
+                cls.predict_needs = spec.predict_needs
+
     def __init__(self, **hparams):
         super().__init__()
-        from simart.models.hparams import resolve_hparams
+        from simart.specs.hparams import resolve_hparams
 
         self.hparams = resolve_hparams(self.name, hparams)
 

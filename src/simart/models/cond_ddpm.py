@@ -54,7 +54,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from simart.models.base import Batch
-from simart.train.diffusion import (
+from simart.models.diffusion import (
     DiffusionModel,
     attention,
     pad_to_multiple,
@@ -262,8 +262,6 @@ class CondDDPM(DiffusionModel):
     """Conditional DDPM of seed 004 (see the module docstring)."""
 
     name: ClassVar[str] = "cond_ddpm"
-    needs: ClassVar[tuple[str, ...]] = ("x",)
-    predict_needs: ClassVar[tuple[str, ...]] = ("gen",)
     #: always present; the instance attribute adds ``mean_n{k}`` for its ``n_samples``
     extra_outputs: tuple[str, ...] = ("std", "entropy", "sample_1")
     sampling_options = ("sampler", "steps", "eta_ddim", "n_samples", "variance", "clip_x0",

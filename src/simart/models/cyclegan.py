@@ -21,7 +21,7 @@ Losses (Zhu et al. Eqs. 1-3; LSGAN as in their §4; ``lambda_cyc`` = their lambd
 Not CycleGAN (our deviation, hparams ``deg_noise_*`` > 0; embedded default on stm_cu111
 only): ``f``'s output gets random scan noise (:func:`simart.models.gan.scan_noise`) in the
 adversarial and both cycle terms, so that the backward cycle shows ``g`` noisy images with
-their clean originals (reasons and measurements: :mod:`simart.models.hparams_gan`).
+their clean originals (reasons and measurements: :mod:`simart.specs.hparams_gan`).
 
 Update order per step (the official ``optimize_parameters``): generators, then
 discriminators on the same (detached) fakes. Groups ``generators`` (g, f) and
@@ -55,7 +55,7 @@ from simart.models.gan import (
     scan_noise,
     unique_parameters,
 )
-from simart.models.hparams_gan import degradation_noise
+from simart.specs.hparams_gan import degradation_noise
 
 Update = Callable[[str, torch.Tensor], None]
 
@@ -94,7 +94,6 @@ class CycleGAN(RestorationModel):
     """CycleGAN restoration model (module docstring); ``forward`` / ``predict`` = ``g``."""
 
     name: ClassVar[str] = "cyclegan"
-    needs: ClassVar[tuple[str, ...]] = ("xu",)
     update_order: ClassVar[tuple[str, ...]] = ("generators", "discriminators")
 
     def __init__(self, **hparams):

@@ -22,7 +22,6 @@ class DnCNN(RestorationModel):
     """DnCNN-S: residual denoiser (see module docstring)."""
 
     name: ClassVar[str] = "dncnn"
-    needs: ClassVar[tuple[str, ...]] = ("x",)
     size_multiple: ClassVar[int] = 1
 
     def __init__(self, **hparams):

@@ -104,7 +104,6 @@ class N2V(UNet):
     ``mean_{p in M} (f(y~)_p - y_p)**2`` (``loss: mae`` for ``|.|``); ``needs = ()``."""
 
     name: ClassVar[str] = "n2v"
-    needs: ClassVar[tuple[str, ...]] = ()
 
     def training_step(self, batch: Batch, gen: torch.Generator
                       ) -> tuple[torch.Tensor, dict[str, float]]:

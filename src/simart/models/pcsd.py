@@ -18,7 +18,7 @@ Network (seed 000 §3.4): a U-Net epsilon-predictor ``eps_theta(x_t, t, m, theta
   pixel-shuffle after the last, so that a 512^2 image is processed at 256 -> 128 -> 64 ->
   32 -> 16 as the seed describes (4 down-samplings of the 256^2 stem).
 
-Conditioning on the degraded image ``y`` (our choice, SPEC §7): ``y`` is concatenated to
+Conditioning on the degraded image ``y`` (our choice): ``y`` is concatenated to
 ``x_t`` as a second input channel and sampling starts from N(0, I) noise -- the standard
 conditional DDPM (SR3, Saharia et al. 2022). The seed's Algorithm 2 starts from
 ``x_T = y`` with an unconditional network; but y is not distributed as N(0, I) noise at
@@ -32,7 +32,7 @@ Losses (eq. 26; weights ``lambda_*`` = 1.0, 0.5, 0.5, 0.1, 0.01 in the seed), im
 * ``diffusion``: ``mean (eps - eps_hat)^2`` (eq. 20), t ~ U{1..T} per image.
 * ``physics``: ``mean |P(x0_hat) - P(x_0)|`` (eq. 21 / Algorithm 1 line 12, whose
   diffused training image "y_i" is our clean ``x_0``; P is the noiseless operator of each
-  image's modality with its own parameters, :func:`simart.train.diffusion.physics_forward`,
+  image's modality with its own parameters, :func:`simart.models.diffusion.physics_forward`,
   in data units [0, 1]; comparing P of two images of the same crop, as the Batch contract
   asks). AFM uses the exact dilation (``afm_mode`` "exact": its gradient reaches each
   output's winning pixel only, i.e. it is sparse; "soft" = the log-sum-exp dilation with
@@ -108,7 +108,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from simart.models.base import Batch
-from simart.train.diffusion import (
+from simart.models.diffusion import (
     DiffusionModel,
     attention,
     forward_operator,
@@ -361,8 +361,6 @@ class PCSD(DiffusionModel):
     """PCSD (seed 000): see the module docstring."""
 
     name: ClassVar[str] = "pcsd"
-    needs: ClassVar[tuple[str, ...]] = ("x", "params")
-    predict_needs: ClassVar[tuple[str, ...]] = ("params", "gen")
     sampling_options = ("sampler", "steps", "eta", "eta_ddim", "n_samples", "variance",
                         "clip_x0", "stop", "start")
     LOSS_TERMS: ClassVar[tuple[str, ...]] = ("diffusion", "physics", "cycle", "perceptual",

@@ -46,7 +46,7 @@ tiny default; generators non-saturating, see :mod:`simart.models.gan`):
 Not in the seed (hparams ``deg_noise_*`` > 0, the embedded default): G_B's output gets
 random STM scan noise (:func:`simart.models.gan.scan_noise`) wherever G_B is applied in
 training (D_B's fake, both cycles): a deterministic G_B cannot draw the blurry domain's
-noise (:mod:`simart.models.hparams_gan`, "Stochastic degradation generator").
+noise (:mod:`simart.specs.hparams_gan`, "Stochastic degradation generator").
 
 Update order per step (Algorithm 1): ``discriminators`` (d_d, d_b, d_da, d_fa) then
 ``generators`` (g_d, g_b, g_da; shared up-path parameters listed once).
@@ -68,7 +68,7 @@ import torch.nn.functional as F
 from simart.models.base import Batch, RestorationModel
 from simart.models.cyclegan import Update, degrade, need, patch_discriminator, resnet_generator
 from simart.models.gan import FeatureDiscriminator, d_loss, frozen, gan_loss, unique_parameters
-from simart.models.hparams_gan import degradation_noise
+from simart.specs.hparams_gan import degradation_noise
 
 
 class PDANetDA(RestorationModel):
@@ -76,7 +76,6 @@ class PDANetDA(RestorationModel):
     (module docstring). Structure flags: ``weight_sharing``, ``feature_alignment``."""
 
     name: ClassVar[str] = "pdanet_da"
-    needs: ClassVar[tuple[str, ...]] = ("xu", "u")
     update_order: ClassVar[tuple[str, ...]] = ("discriminators", "generators")
     weight_sharing: ClassVar[bool] = False
     feature_alignment: ClassVar[bool] = False

@@ -17,7 +17,7 @@ Training (Algorithm 1): ``t ~ U{1..T}``, ``gamma ~ U(abar_t, abar_{t-1})`` (SR3'
 continuous noise level; ``continuous_gamma``), ``x_t = sqrt(gamma) x_0 + sqrt(1-gamma) eps``,
 the physics gradient ``g = grad_{x_t} [ ||K * x_t - K * x_0||^2 + lambda R(x_t) ]`` (eq. 17;
 K = each image's widefield / confocal PSF from its parameters,
-:func:`simart.train.diffusion.physics_forward`), annealed by
+:func:`simart.models.diffusion.physics_forward`), annealed by
 ``nu_t = eta sqrt(gamma) / ||g||_2`` (per image; eta = 10), and the loss (eq. 11 with C = 1)
 ``mean (eps + sigma_t^2 nu_t g - eps_theta(x_t, y, gamma))^2``, ``sigma_t^2 = beta_t``: the
 network learns the noise shifted by the physics term, so that its mean
@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from simart.models.base import Batch
-from simart.train.diffusion import (
+from simart.models.diffusion import (
     DiffusionModel,
     forward_operator,
     pad_to_multiple,
@@ -134,8 +134,6 @@ class PIDDPM(DiffusionModel):
     """PI-DDPM (seed 002): see the module docstring."""
 
     name: ClassVar[str] = "pi_ddpm"
-    needs: ClassVar[tuple[str, ...]] = ("x", "params")
-    predict_needs: ClassVar[tuple[str, ...]] = ("params", "gen")
     sampling_options = ("sampler", "steps", "eta", "eta_ddim", "n_samples", "variance",
                         "clip_x0", "stop", "start")
 
@@ -156,7 +154,7 @@ class PIDDPM(DiffusionModel):
     def physics_gradient(self, x_t: Tensor, target: Tensor, op) -> Tensor:
         """``g = grad_{x_t} [ ||K x_t - target||^2 + lambda R(x_t) ]`` (model space; K applied
         in data units, ``K(2x - 1) = 2 K(x) - 1`` since K preserves constants). ``op``: K
-        (a callable, :func:`simart.train.diffusion.forward_operator`) or the images'
+        (a callable, :func:`simart.models.diffusion.forward_operator`) or the images'
         parameters."""
         h = self.hparams
         if isinstance(op, dict):

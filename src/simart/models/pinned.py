@@ -114,7 +114,6 @@ class PINNED(RestorationModel):
     """PINNED (seed 001): encoder-decoder + physics-informed loss (module docstring)."""
 
     name: ClassVar[str] = "pinned"
-    needs: ClassVar[tuple[str, ...]] = ("x",)
     size_multiple: ClassVar[int] = 4
 
     def __init__(self, **hparams):

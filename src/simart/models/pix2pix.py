@@ -34,7 +34,6 @@ class Pix2Pix(RestorationModel):
     """pix2pix restoration model (module docstring); ``forward`` / ``predict`` = ``g``."""
 
     name: ClassVar[str] = "pix2pix"
-    needs: ClassVar[tuple[str, ...]] = ("x",)
     update_order: ClassVar[tuple[str, ...]] = ("discriminators", "generators")
 
     def __init__(self, **hparams):

@@ -115,7 +115,6 @@ class UNetRCAN(RestorationModel):
     (``y + x_hat`` when ``residual``, a small-scale convenience; the reference has none)."""
 
     name: ClassVar[str] = "unet_rcan"
-    needs: ClassVar[tuple[str, ...]] = ("x",)
     size_multiple: ClassVar[int] = 4
 
     def __init__(self, **hparams):

@@ -1,6 +1,7 @@
 """``MODEL_REGISTRY`` (config name -> :class:`RestorationModel` class) and :func:`build_model`.
 
-Imported lazily by ``simart.models`` so that ``simart.models.hparams`` stays torch-free.
+The classes are those named by the learned entries of :data:`simart.specs.models.MODELS`
+(imported here: this module imports torch; ``simart.models`` imports it lazily).
 """
 
 from __future__ import annotations
@@ -8,17 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from simart.models.base import RestorationModel
-from simart.models.diffusion_registry import MODELS as _DIFFUSION
-from simart.models.dncnn import DnCNN
-from simart.models.gan_registry import MODELS as _GAN
-from simart.models.n2v import N2V
-from simart.models.pinned import PINNED
-from simart.models.rcan import UNetRCAN
-from simart.models.unet import CARE, N2N, UNet
+from simart.specs.models import MODELS
 
-MODEL_REGISTRY: dict[str, type[RestorationModel]] = {
-    cls.name: cls for cls in (UNet, CARE, DnCNN, N2N, N2V, PINNED, UNetRCAN, *_DIFFUSION, *_GAN)
-}
+
+def _load() -> dict[str, type[RestorationModel]]:
+    out: dict[str, type[RestorationModel]] = {}
+    for name, spec in MODELS.items():
+        if spec.learned:
+            cls = spec.load()
+            if getattr(cls, "name", None) != name:
+                raise RuntimeError(f"model {name!r}: {spec.impl} has name {cls.name!r}")
+            out[name] = cls
+    return out
+
+
+MODEL_REGISTRY: dict[str, type[RestorationModel]] = _load()
 
 
 def build_model(name: str, hparams: dict[str, Any] | None = None) -> RestorationModel:
@@ -26,5 +31,9 @@ def build_model(name: str, hparams: dict[str, Any] | None = None) -> Restoration
     (``ValueError`` for an unknown name or hyper-parameter). Weights are drawn from torch's
     global RNG: seed it (``torch.manual_seed``) before the call for reproducible weights."""
     if name not in MODEL_REGISTRY:
-        raise ValueError(f"unknown model {name!r}; allowed: {sorted(MODEL_REGISTRY)}")
+        spec = MODELS.get(name)
+        if spec is not None and spec.learned:   # registered after this module was imported
+            MODEL_REGISTRY[name] = spec.load()
+        else:
+            raise ValueError(f"unknown model {name!r}; allowed: {sorted(MODEL_REGISTRY)}")
     return MODEL_REGISTRY[name](**(hparams or {}))

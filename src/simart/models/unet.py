@@ -31,7 +31,6 @@ class UNet(RestorationModel):
     """
 
     name: ClassVar[str] = "unet"
-    needs: ClassVar[tuple[str, ...]] = ("x",)
     size_multiple: ClassVar[int] = 4
     target_field: ClassVar[str] = "x"
 
@@ -73,5 +72,4 @@ class N2N(UNet):
     noise; ``loss: mae`` gives the median-seeking L1 variant of the paper)."""
 
     name: ClassVar[str] = "n2n"
-    needs: ClassVar[tuple[str, ...]] = ("y2",)
     target_field: ClassVar[str] = "y2"

@@ -1,4 +1,4 @@
-"""SIMART physics operators ``y = P_m(x; theta_m) + eta`` (seed 000 §3.3, SPEC §3).
+"""SIMART physics operators ``y = P_m(x; theta_m) + eta`` (seed 000 §3.3; docs/physics.md).
 
 One definition per operator, batched and differentiable in ``x`` (PyTorch), used by the
 dataset builder, the physics losses and the guided samplers:
@@ -47,7 +47,6 @@ from simart.physics.common import (
     pad_for_fft,
 )
 from simart.physics.lm import (
-    LM_PARAM_SPECS,
     LMOperator,
     add_poisson_background,
     forward_lm,
@@ -55,12 +54,7 @@ from simart.physics.lm import (
     lm_transfer,
 )
 from simart.physics.noise import add_noise, noise_variance
-from simart.physics.params import (
-    DEFAULT_PARAM_SPECS,
-    MODALITIES,
-    SEED_STEM_APERTURE_MRAD,
-    sample_params,
-)
+from simart.physics.params import sample_params
 from simart.physics.sem import (
     forward_sem,
     kanaya_okayama_range_um,
@@ -77,6 +71,8 @@ from simart.physics.tem import (
     tem_transfer,
     temporal_envelope,
 )
+from simart.specs.lm import LM_PARAM_SPECS
+from simart.specs.modalities import DEFAULT_PARAM_SPECS, MODALITIES, SEED_STEM_APERTURE_MRAD
 
 __all__ = [
     "DEFAULT_PARAM_SPECS", "LM_PARAM_SPECS", "MODALITIES", "SEED_STEM_APERTURE_MRAD",

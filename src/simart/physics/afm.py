@@ -1,6 +1,6 @@
 """AFM: tip-sample convolution as grey-scale dilation (Villarrubia 1997).
 
-Imaging model (seed eq. 1, SPEC §3): ``I(s) = max_u [S(s + u) + K(u)]`` with the tip
+Imaging model (seed eq. 1; docs/physics.md): ``I(s) = max_u [S(s + u) + K(u)]`` with the tip
 ``K <= 0``, ``K(0) = 0`` (the apex). Heights are in image units: image value 1.0 =
 ``height_scale_nm`` nm, so ``K = -depth_nm(|u|) / height_scale_nm``.
 

@@ -27,7 +27,7 @@ import scipy.fft
 import torch
 from torch import Tensor
 
-from simart.physics.params import DEFAULT_PARAM_SPECS
+from simart.specs.modalities import DEFAULT_PARAM_SPECS
 
 
 class NonLinearOperatorError(ValueError):

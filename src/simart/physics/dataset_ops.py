@@ -95,7 +95,7 @@ def param_names(dataset: str, subset: str) -> tuple[str, ...]:
         names = (*physics.DEFAULT_PARAM_SPECS[subset], *physics.DEFAULT_PARAM_SPECS["noise"])
         return names + (("scan_seed",) if subset == "STEM" else ())
     if dataset == "lm":
-        from simart.physics.lm import LM_PARAM_SPECS
+        from simart.specs.lm import LM_PARAM_SPECS
 
         return (*LM_PARAM_SPECS, "confocal")
     return ()

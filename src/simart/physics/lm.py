@@ -15,7 +15,7 @@ acquisition model"), in-focus 2D, scalar paraxial optics (lengths in nm):
 Seed errors corrected here: the seed's pinhole function ``T = 1_{R^2 <= x^2 + y^2}`` is
 the OUTSIDE of the disk (it must be ``x^2 + y^2 <= R^2``); its eq. 3 convolves the pinhole
 with the emission AMPLITUDE ``|T * u_em|^2``, whereas an incoherent detector integrates
-the emission INTENSITY over the pinhole, ``|u_em|^2 * T`` (used here, as SPEC §6 says);
+the emission INTENSITY over the pinhole, ``|u_em|^2 * T`` (used here);
 wavelengths "320 to 400 um" / "450 to 550 um" are nm; a refractive index of 1.33 is
 water, not air. The refractive index enters this in-focus 2D model only through the
 constraint NA <= n (a 3D / defocused PSF would need it).
@@ -53,12 +53,9 @@ from simart.physics.common import (
     pad_for_fft,
     param_array,
 )
+from simart.specs.lm import LM_PARAM_BOUNDS, LM_PARAM_SPECS
 
 __all__ = [
-    "LM_LOG_UNIFORM",
-    "LM_MODES",
-    "LM_PARAM_BOUNDS",
-    "LM_PARAM_SPECS",
     "LMOperator",
     "add_poisson_background",
     "airy_intensity",
@@ -68,35 +65,6 @@ __all__ = [
     "pinhole_radius_nm",
 ]
 
-LM_MODES: tuple[str, ...] = ("widefield", "confocal")
-
-#: Parameter distributions (number = fixed, [lo, hi] = uniform; LM_LOG_UNIFORM: log-uniform).
-LM_PARAM_SPECS: dict[str, float | list[float]] = {
-    "na": [0.4, 1.0],                    # seed 002
-    "wavelength_ex_nm": [320.0, 400.0],  # seed 002 (its "um" is a typo)
-    "wavelength_em_nm": [450.0, 550.0],  # seed 002
-    "pinhole_um": [0.1, 1000.0],         # seed 002; diameter in the detection plane
-    "magnification": 60.0,               # back-projects the pinhole (ours)
-    "refractive_index": 1.33,            # seed 002 (water)
-    "pixel_size_nm": [40.0, 100.0],      # ours: Nyquist of the widefield PSF at NA <= 1.0
-    "photons": [30.0, 3000.0],           # ours: expected counts at value 1 (log-uniform)
-    "background": [0.0, 0.1],            # ours: b as a fraction of full scale
-}
-#: Sampled log-uniformly: the seed's pinhole range spans four decades (0.003-30 Airy
-#: units at 60x); photon counts span two.
-LM_LOG_UNIFORM: tuple[str, ...] = ("pinhole_um", "photons")
-#: Allowed values (low, high, unit), checked at config validation (lm.params) and per PSF.
-LM_PARAM_BOUNDS: dict[str, tuple[float, float, str]] = {
-    "na": (0.01, 1.7, "(numerical aperture; <= the refractive index)"),  # TIRF oil: 1.65
-    "wavelength_ex_nm": (150.0, 2000.0, "nm"),   # deep UV to the near infrared
-    "wavelength_em_nm": (150.0, 2000.0, "nm"),
-    "pinhole_um": (1e-3, 1e5, "um"),             # diameter; > 0 (log-uniform)
-    "magnification": (1.0, 1000.0, "x"),
-    "refractive_index": (1.0, 2.0, "(refractive index)"),  # air 1.0 ... high-index oil
-    "pixel_size_nm": (1.0, 10000.0, "nm/px"),
-    "photons": (1e-2, 1e9, "counts at value 1"),  # > 0 (log-uniform)
-    "background": (0.0, 10.0, "fraction of full scale"),
-}
 _PSF_KEYS = ("na", "wavelength_ex_nm", "wavelength_em_nm", "pinhole_um", "magnification",
              "refractive_index", "pixel_size_nm")
 

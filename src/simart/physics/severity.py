@@ -34,9 +34,9 @@ import numpy as np
 
 from simart.physics.afm import tip_footprint_radius_nm
 from simart.physics.noise import noise_variance
-from simart.physics.params import clean_feature_px
 from simart.physics.stem import stem_transfer
 from simart.physics.tem import chi, electron_wavelength_nm
+from simart.specs.modalities import clean_feature_px
 
 SEVERITY_COLUMNS: tuple[str, ...] = ("blur_px", "blur_rel", "snr_db")
 _HALF = math.sqrt(math.log(2.0) / (2.0 * math.pi**2))  # sigma k_half of a Gaussian transfer

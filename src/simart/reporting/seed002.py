@@ -5,7 +5,7 @@ PSNR, MS-SSIM and NRMSE (its Table 1, Sup. Table 1). Our rows: ``pi_ddpm`` (PI-D
 ``pi_ddpm_plain`` (the seed's DDPM: the same network and sampler without the physics term),
 ``unet`` (U-Net), ``richardson_lucy`` (RL: operator-aware classical baselines run on
 ``simart`` only, so it is "not run on lm") and the unrestored input ``noisy`` (not a row of
-the seed). Subsets: our simulated widefield and confocal test images (SPEC §6).
+the seed). Subsets: our simulated widefield and confocal test images (docs/dataset.md).
 
 Metrics, per image, then mean ± std over the test images of one mode:
 
@@ -107,7 +107,7 @@ def eta_rows(cfg: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]:
     """{row: {eta, reg, reg_weight, physics, model, kind}} of the PI-DDPM rows among
     ``names`` (the lm evaluation rows). ``cfg``: :class:`simart.config.Config`. ``kind``:
     ``trained`` (η in training and sampling) or ``variant`` (η at sampling only)."""
-    from simart.models.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS
+    from simart.specs.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS
 
     preset = PAPER_HPARAMS if cfg.train.hparams_preset == "paper" else DEFAULT_HPARAMS
     variants = cfg.evaluate.active_variants()

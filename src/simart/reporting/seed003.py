@@ -4,7 +4,7 @@
   LDOS map (our ``stm_cu111/blurry`` test split).
 * **Table II** -- the experimental images before and after: BRISQUE and PIQE (no reference).
   The seed's lab images are not available; our ``stm_cu111/experimental`` split (another
-  noise family, tip changes, steps: SPEC §5) stands in for them. Because those maps are
+  noise family, tip changes, steps: docs/dataset.md) stands in for them. Because those maps are
   simulated, their clean maps exist: Table II also gives PSNR against them, which the seed
   could not measure.
 

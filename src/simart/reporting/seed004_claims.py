@@ -3,7 +3,7 @@
 Seed 004 benchmarks on four real datasets (STED microtubules, STED mitochondria, confocal
 -> Airyscan synapses, confocal zebrafish; Tables 2-5, S3, S4, medians over the test
 images). Our ``lm`` dataset simulates widefield and confocal fluorescence (PSF + Poisson,
-SPEC §6); we pair each of our modes with the seed dataset whose task is closest and say so
+docs/dataset.md); we pair each of our modes with the seed dataset whose task is closest and say so
 in ``why``:
 
 * ``confocal`` <-> zebrafish (Tables 5 and S4): confocal images, Poisson-dominated noise;

@@ -34,6 +34,8 @@ import scipy.fft as sfft
 from scipy import ndimage
 
 from simart import physics
+from simart.specs.models import MODELS
+from simart.specs.models import names as model_names
 
 MODALITIES = ("AFM", "TEM", "SEM", "STEM")
 SignalModel = Literal["powerlaw", "1/f2", "flat"]
@@ -471,13 +473,9 @@ def restore_tip_erosion(
 
 RestoreFn = Callable[..., np.ndarray]
 
+#: name -> restore function of the input and classical entries of simart.specs.models
 CLASSICAL_MODELS: dict[str, RestoreFn] = {
-    "noisy": restore_noisy,
-    "wiener": restore_wiener,
-    "richardson_lucy": restore_richardson_lucy,
-    "bm3d": restore_bm3d,
-    "tip_erosion": restore_tip_erosion,
-}
+    name: MODELS[name].load() for name in model_names("input", "classical")}
 
 
 def restore_batch(
@@ -489,6 +487,8 @@ def restore_batch(
     mappings. Returns ``(preds, status)``: preds float32 (N, H, W), NaN where the model is
     not applicable; ``status[i]`` is ``"ok"`` or ``"missing: <reason>"``.
     """
+    if model not in CLASSICAL_MODELS and model in model_names("input", "classical"):
+        CLASSICAL_MODELS[model] = MODELS[model].load()   # registered after the import
     if model not in CLASSICAL_MODELS:
         raise ValueError(f"unknown model {model!r}; available: {sorted(CLASSICAL_MODELS)}")
     rows = params_df.to_dict("records") if hasattr(params_df, "to_dict") else list(params_df)

@@ -1,4 +1,4 @@
-"""Composite Degradation Noise (CDN) of seed 001 (SPEC §4), on the 0-255 scale.
+"""Composite Degradation Noise (CDN) of seed 001 (docs/dataset.md), on the 0-255 scale.
 
 In this order, as the seed's text states ("Gaussian noise is applied first ..., followed by
 Static noise ... and then the Speckle noise"):

@@ -25,25 +25,20 @@ import torch
 
 from simart.data.shards import write_shard
 from simart.physics.lm import (
-    LM_LOG_UNIFORM,
-    LM_MODES,
-    LM_PARAM_BOUNDS,
-    LM_PARAM_SPECS,
     add_poisson_background,
     forward_lm,
     pinhole_radius_nm,
 )
 from simart.simulate.dataset_common import (
-    check_specs,
     compression_arg,
     dataset_tag,
     image_rng,
-    merge_specs,
     noise_seed,
     sample_specs,
     shard_bounds,
 )
 from simart.simulate.sources import build_catalog, render_source
+from simart.specs.lm import LM_LOG_UNIFORM, LM_MODES, LM_PARAM_SPECS, effective_specs
 
 __all__ = ["build_lm_shard", "effective_specs", "lm_catalog", "lm_catalog_seed", "lm_image_params"]
 
@@ -63,38 +58,6 @@ def lm_catalog(cfg) -> pd.DataFrame:
     return build_catalog(lcfg.n_sources, lm_catalog_seed(cfg.seed),
                          procedural_kinds=lcfg.procedural_kinds, use_skimage=lcfg.use_skimage,
                          user_dir=lcfg.user_dir, split_fractions=tuple(lcfg.split_fractions))
-
-
-def _values(spec) -> list[float]:
-    return [float(v) for v in spec] if isinstance(spec, list | tuple) else [float(spec)]
-
-
-def effective_specs(lcfg) -> dict:
-    """Default specs updated by ``lm.params``; raises ValueError naming the key, value and
-    allowed range for a bad value, and for the two cross-parameter rules:
-
-    * ``na`` <= ``refractive_index`` (every drawn pair: the highest NA below the lowest n);
-    * every drawn emission wavelength is longer than every drawn excitation wavelength
-      (min ``wavelength_em_nm`` > max ``wavelength_ex_nm``): one-photon fluorescence is
-      Stokes-shifted to the red, and the two are drawn independently, so only disjoint
-      ranges guarantee it for every image. (Two-photon excitation, where the excitation is
-      the longer wavelength, is not this model: its excitation PSF would be Airy^2.)
-    """
-    specs = merge_specs(LM_PARAM_SPECS, lcfg.params, "lm.params")
-    check_specs(specs, "lm.params", LM_PARAM_BOUNDS, LM_LOG_UNIFORM)
-    na = specs["na"]
-    n = specs["refractive_index"]
-    if max(_values(na)) > min(_values(n)):
-        raise ValueError(f"config key 'lm.params.na' = {na!r} is out of range: allowed up to "
-                         f"the refractive index lm.params.refractive_index = {n!r}")
-    em, ex = specs["wavelength_em_nm"], specs["wavelength_ex_nm"]
-    if min(_values(em)) <= max(_values(ex)):
-        raise ValueError(
-            f"config key 'lm.params.wavelength_em_nm' = {em!r} is out of range: the emission "
-            f"must be longer than the excitation lm.params.wavelength_ex_nm = {ex!r} (Stokes "
-            f"shift): allowed above {max(_values(ex)):g} to "
-            f"{LM_PARAM_BOUNDS['wavelength_em_nm'][1]:g} nm")
-    return specs
 
 
 def lm_image_params(cfg, split: str, j: int) -> dict:

@@ -27,8 +27,8 @@ import numpy as np
 import scipy.fft as sfft
 from scipy import ndimage as ndi
 
-PROCEDURAL_KINDS: tuple[str, ...] = (
-    "terraces", "fractal", "grains", "particles", "filaments", "blobs", "lattice")
+from simart.specs.sources import PROCEDURAL_KINDS
+
 MIN_SIZE = 16  # smallest image side (px) the generators support
 _SPAN_EPS = 1e-12  # guard of the min-max normalisation against a constant image
 

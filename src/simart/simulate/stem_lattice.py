@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -46,24 +45,28 @@ import torch
 from simart.data.shards import write_shard
 from simart.physics.stem import stem_transfer
 from simart.simulate.cdn import apply_cdn, cdn_params
-from simart.simulate.crystals import CIFError, Crystal, ProjectedCell, load_crystals, project
+from simart.simulate.crystals import Crystal, ProjectedCell, project
 from simart.simulate.dataset_common import (
-    check_specs,
     compression_arg,
     image_rng,
-    merge_specs,
     noise_seed,
     sample_specs,
     shard_bounds,
 )
+from simart.simulate.materials import (
+    MARGIN_NM,
+    MAX_COLUMNS_PER_IMAGE,
+    SHIPPED_CIF_DIR,
+    check_image_budget,
+    columns_per_image,
+    resolve_materials,
+    zone_axes_for,
+)
+from simart.specs.stem_lattice import MATERIAL_INFO, effective_specs
 
 __all__ = [
-    "DEFAULT_ZONE_AXES",
-    "MATERIAL_INFO",
     "MAX_COLUMNS_PER_IMAGE",
-    "SEED_SPLIT",
     "SHIPPED_CIF_DIR",
-    "STEM_LATTICE_PARAM_SPECS",
     "build_stem_lattice_shard",
     "build_stem_lattice_shards",
     "check_image_budget",
@@ -74,76 +77,6 @@ __all__ = [
     "resolve_materials",
 ]
 
-SHIPPED_CIF_DIR = Path(__file__).resolve().parent / "cif"
-
-#: Seed 001's material split. Training: Si, GaN, AlGaN, InN, perovskite (SrTiO3),
-#: graphene, ZrO2, NaCN; its "validation" set, never seen in training (BaTiO3, Al, ZnMgTe),
-#: is our TEST split. Our VAL split (model selection) holds two further materials
-#: (GaAs, MgO) so that no material is in two splits. SPEC §4 lists BaTiO3 among both the
-#: training perovskites and the validation set; it is kept out of training here.
-SEED_SPLIT: dict[str, list[str]] = {
-    "train": ["Si", "GaN", "AlGaN", "InN", "SrTiO3", "graphene", "ZrO2", "NaCN"],
-    "val": ["GaAs", "MgO"],
-    "test": ["BaTiO3", "Al", "ZnMgTe"],
-}
-
-_CUBIC = [[0, 0, 1], [1, 1, 0], [1, 1, 1]]
-_WURTZITE = [[1, 1, 0], [1, -1, 0], [0, 0, 1]]  # [11-20], [1-100], [0001]
-#: Zone axes (direct-lattice [uvw] of the shipped CIF cell) and single-layer flags.
-MATERIAL_INFO: dict[str, dict] = {
-    "Si": {"zone_axes": [[1, 1, 0], [0, 0, 1], [1, 1, 1]]},
-    "GaN": {"zone_axes": _WURTZITE},
-    "AlGaN": {"zone_axes": _WURTZITE},
-    "InN": {"zone_axes": _WURTZITE},
-    "SrTiO3": {"zone_axes": _CUBIC},
-    "BaTiO3": {"zone_axes": [[0, 0, 1], [1, 0, 0], [1, 1, 0]]},
-    "graphene": {"zone_axes": [[0, 0, 1]], "single_layer": True},
-    "ZrO2": {"zone_axes": _CUBIC},
-    "NaCN": {"zone_axes": _CUBIC},
-    "Al": {"zone_axes": _CUBIC},
-    "ZnMgTe": {"zone_axes": [[1, 1, 0], [0, 0, 1], [1, 1, 1]]},
-    "GaAs": {"zone_axes": [[1, 1, 0], [0, 0, 1], [1, 1, 1]]},
-    "MgO": {"zone_axes": _CUBIC},
-}
-#: Zone axes of user CIFs not listed above (override with ``stem_lattice.zone_axes``).
-DEFAULT_ZONE_AXES: list[list[int]] = [[0, 0, 1], [1, 0, 0], [1, 1, 0]]
-
-#: Parameter distributions (number = fixed, [lo, hi] = uniform). Units in the names.
-STEM_LATTICE_PARAM_SPECS: dict[str, float | list[float]] = {
-    "pixel_size_nm": [0.015, 0.04],     # 512 px = 7.7-20 nm fields; Si dumbbells (0.136 nm) resolved
-    "rotation_deg": [0.0, 360.0],       # in-plane rotation of the lattice
-    "thickness_nm": [2.0, 20.0],        # specimen thickness (column length)
-    "z_exponent": 1.7,                  # HAADF intensity ~ Z^n
-    "vacancy_prob": [0.0, 0.02],        # per atom
-    "substitution_prob": [0.0, 0.02],   # per atom
-    "aperture_mrad": [20.0, 30.0],      # probe-forming semi-angle (aberration-corrected)
-    "probe_sigma_nm": [0.02, 0.05],     # Gaussian effective source size (std)
-    "defocus_nm": [-2.0, 2.0],
-    "cs_mm": 0.0,                       # corrected
-    "voltage_kv": 200.0,
-    "gaussian_sigma_nm": [0.03, 0.08],  # the seed's Gaussian probe (probe = "gaussian")
-}
-#: Allowed values of every parameter (low, high, unit), checked at config validation
-#: (:func:`effective_specs`, before any job) with a message naming key, value and range.
-PARAM_BOUNDS: dict[str, tuple[float, float, str]] = {
-    "pixel_size_nm": (1e-3, 1.0, "nm/px"),         # 1 nm/px no longer resolves any column
-    "rotation_deg": (-360.0, 720.0, "deg"),
-    "thickness_nm": (0.01, 1000.0, "nm"),          # >= one layer; 1 um: far beyond HAADF use
-    "z_exponent": (0.5, 3.0, "(exponent of Z; 2 = Rutherford)"),
-    "vacancy_prob": (0.0, 1.0, "probability per atom"),
-    "substitution_prob": (0.0, 1.0, "probability per atom"),
-    "aperture_mrad": (1.0, 200.0, "mrad"),          # > 0: no probe without an aperture
-    "probe_sigma_nm": (0.0, 1.0, "nm"),             # std of the effective source
-    "defocus_nm": (-1000.0, 1000.0, "nm"),
-    "cs_mm": (0.0, 10.0, "mm"),
-    "voltage_kv": (10.0, 3000.0, "kV"),
-    "gaussian_sigma_nm": (1e-3, 5.0, "nm"),         # std; > 0
-}
-#: Memory bound of one rendered image: the renderer holds ~150 bytes per atom column of the
-#: field of view (plus margin), so at most this many columns (~1.5 GB) per image. The
-#: shipped CIFs need < 1e5 at 512 px x 0.04 nm (and < 1e7 even at 8192 px x 0.04 nm).
-MAX_COLUMNS_PER_IMAGE = 10_000_000
-_MARGIN_NM = 0.8  # canvas margin: columns outside the field still blur into it
 _DATASET = "stem_lattice"
 
 
@@ -165,7 +98,7 @@ def _enumerate_columns(cell: ProjectedCell, rot: np.ndarray, origin: np.ndarray,
     frac = (cells[:, None, :] + cell.col_frac[None, :, :]).reshape(-1, 2)
     kidx = np.tile(np.arange(cell.n_columns), len(cells))
     xy = origin + frac @ basis
-    ok = np.all((xy > -_MARGIN_NM) & (xy < extent_nm + _MARGIN_NM), axis=1)
+    ok = np.all((xy > -MARGIN_NM) & (xy < extent_nm + MARGIN_NM), axis=1)
     return xy[ok], kidx[ok]
 
 
@@ -174,7 +107,7 @@ def column_image(xy_nm: np.ndarray, weights: np.ndarray, size: int, pixel_size_n
     """Render point columns (x, y in nm; pixel (i, j) centre at (j, i) * px) blurred by a
     radial transfer function ``transfer(shape) -> rfft half-grid array`` (float64 (size, size))."""
     px = float(pixel_size_nm)
-    m = math.ceil(_MARGIN_NM / px) + 1
+    m = math.ceil(MARGIN_NM / px) + 1
     n = sfft.next_fast_len(size + 2 * m, real=True)
     x = xy_nm[:, 0] / px + m
     y = xy_nm[:, 1] / px + m
@@ -230,7 +163,7 @@ def render_lattice(
     th = math.radians(float(params.get("rotation_deg", 0.0)))
     rot = np.array([[math.cos(th), -math.sin(th)], [math.sin(th), math.cos(th)]])
     shift = np.array([params.get("offset_a1", 0.0), params.get("offset_a2", 0.0)]) @ cell.basis
-    fov = size * px + 2 * _MARGIN_NM
+    fov = size * px + 2 * MARGIN_NM
     n_est = fov * fov / max(abs(float(np.linalg.det(cell.basis))), 1e-300) * cell.n_columns
     if n_est > MAX_COLUMNS_PER_IMAGE:  # the last guard; resolve_materials refuses earlier
         raise ValueError(f"material {cell.material!r} zone axis {list(cell.zone_axis)}: one "
@@ -260,118 +193,6 @@ def render_lattice(
 
 
 # --------------------------------------------------------------------------- dataset
-
-
-def resolve_materials(scfg, image_size: int | None = None
-                      ) -> tuple[dict[str, Crystal], dict[str, list[str]]]:
-    """Read the configured CIF folder; return {name: Crystal} and the split -> materials.
-
-    ``scfg`` is the ``stem_lattice`` config section. With ``materials`` unset, every CIF of
-    the folder is assigned to a split (sorted names, dealt train/val/test by
-    ``split_fractions``, >= 1 each). ``image_size`` (px; default ``scfg.image_size``, the
-    global size must be passed when that is None) enables the memory check of
-    :func:`check_image_budget`; without a size only the renderer's own guard applies.
-    Raises :class:`CIFError` naming the folder/file (with ``on_bad_cif = skip``: warns
-    and leaves the file out).
-    """
-    folder = Path(scfg.cif_dir).expanduser() if scfg.cif_dir else SHIPPED_CIF_DIR
-    on_error = "skip" if scfg.on_bad_cif == "skip" else "raise"
-    size = image_size or scfg.image_size
-    if scfg.materials is not None:
-        split = {s: list(getattr(scfg.materials, s)) for s in ("train", "val", "test")}
-        names = sorted({n for v in split.values() for n in v})
-        crystals = load_crystals(folder, on_error=on_error, names=names)
-        if size:
-            crystals = _within_budget(crystals, scfg, int(size), on_error)
-        for s, names_s in list(split.items()):
-            split[s] = [n for n in names_s if n in crystals]
-            if not split[s]:
-                raise CIFError(f"stem_lattice.materials.{s}: no readable CIF left in "
-                               f"{str(folder)!r}")
-        return crystals, split
-    crystals = load_crystals(folder, on_error=on_error)
-    if size:
-        crystals = _within_budget(crystals, scfg, int(size), on_error)
-    names = sorted(crystals)
-    if len(names) < 3:
-        raise CIFError(f"CIF folder {str(folder)!r} has {len(names)} readable CIF file(s); at "
-                       "least 3 are needed to split materials into train/val/test "
-                       "(or list them under stem_lattice.materials)")
-    fr = np.asarray(scfg.split_fractions, float)
-    counts = np.maximum(np.floor(fr * len(names)).astype(int), 1)
-    counts[0] = len(names) - counts[1] - counts[2]
-    order = np.random.default_rng(np.random.SeedSequence([0x43494653])).permutation(len(names))
-    picked = [names[i] for i in order]
-    return crystals, {"train": picked[:counts[0]], "val": picked[counts[0]:counts[0] + counts[1]],
-                      "test": picked[counts[0] + counts[1]:]}
-
-
-def _highest(spec) -> float:
-    return float(max(spec)) if isinstance(spec, list | tuple) else float(spec)
-
-
-def columns_per_image(crystal: Crystal, zone_axes: Sequence[Sequence[int]], size: int,
-                      pixel_size_nm: float) -> tuple[float, float]:
-    """Upper bound of the atom columns the renderer allocates for one ``size`` px image of
-    ``crystal`` at ``pixel_size_nm`` (field + margin), over ``zone_axes``; and the longest
-    repeat (nm) along them.
-
-    Along [uvw] the projected cell has area V / |t| (t = u a + v b + w c, reduced) and at
-    most one column per atom of the cell, so the field holds <= fov^2 * n_atoms * |t| / V
-    columns. The thickness only multiplies each column's weight (layers), not the memory.
-    """
-    fov = size * float(pixel_size_nm) + 2 * _MARGIN_NM
-    vol = abs(float(np.linalg.det(crystal.cell)))
-    reps = []
-    for ax in zone_axes:
-        uvw = np.asarray(ax, dtype=np.int64)
-        g = math.gcd(*(abs(int(v)) for v in uvw)) or 1
-        reps.append(float(np.linalg.norm((uvw // g) @ crystal.cell)))
-    rep = max(reps)
-    return fov * fov * len(crystal.z) * rep / max(vol, 1e-300), rep
-
-
-def check_image_budget(crystal: Crystal, scfg, size: int) -> None:
-    """Raise :class:`CIFError` naming the file when one image of ``crystal`` would need more
-    than :data:`MAX_COLUMNS_PER_IMAGE` atom columns (memory) at the configured image size,
-    largest pixel size and zone axes."""
-    px = _highest(effective_specs(scfg)["pixel_size_nm"])
-    cols, rep = columns_per_image(crystal, zone_axes_for(crystal.name, scfg), size, px)
-    if cols > MAX_COLUMNS_PER_IMAGE:
-        vol_a3 = abs(float(np.linalg.det(crystal.cell))) * 1000.0
-        raise CIFError(
-            f"CIF file {crystal.path!r}: one {size} px image at up to {px:g} nm/px would hold "
-            f"~{cols:.3g} atom columns ({len(crystal.z)} atoms in a {vol_a3:.4g} A^3 cell, "
-            f"repeat up to {rep:.3g} nm along its zone axes), more than the "
-            f"{MAX_COLUMNS_PER_IMAGE:.0e} one image may hold (memory); use a smaller "
-            "image_size or stem_lattice.params.pixel_size_nm, or check the cell")
-
-
-def _within_budget(crystals: Mapping[str, Crystal], scfg, size: int,
-                   on_error: str) -> dict[str, Crystal]:
-    out = {}
-    for name, crystal in crystals.items():
-        try:
-            check_image_budget(crystal, scfg, size)
-        except CIFError as exc:
-            if on_error == "raise":
-                raise
-            warnings.warn(f"skipping {exc}", stacklevel=3)
-            continue
-        out[name] = crystal
-    return out
-
-
-def zone_axes_for(name: str, scfg) -> list[list[int]]:
-    if scfg.zone_axes is not None:
-        return [list(z) for z in scfg.zone_axes]
-    return MATERIAL_INFO.get(name, {}).get("zone_axes", DEFAULT_ZONE_AXES)
-
-
-def effective_specs(scfg) -> dict[str, float | list[float]]:
-    specs = merge_specs(STEM_LATTICE_PARAM_SPECS, scfg.params, "stem_lattice.params")
-    check_specs(specs, "stem_lattice.params", PARAM_BOUNDS)
-    return specs
 
 
 def lattice_image_params(cfg, split: str, j: int, materials: Sequence[str]) -> dict:

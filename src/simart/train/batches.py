@@ -28,17 +28,14 @@ build batches ahead in any order.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from simart.models.base import Batch
+from simart.specs.training import TrainSettings
 from simart.train.data import TrainData
-
-if TYPE_CHECKING:
-    from simart.train.loop import TrainSettings
 
 _PERM, _CROP, _GEN, _UNPAIRED = 0, 1, 2, 3  # spawn-key streams of one seed
 IMAGE_FIELDS = ("y", "x", "y2")

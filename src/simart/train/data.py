@@ -5,7 +5,7 @@
 when in ``want`` -- plus ``"subset"`` (int) and, when ``"params"`` is in ``want``, the image's
 operator parameters (dict name -> number). ``pool(field)`` gives the images (indexable)
 the unpaired fields ``u`` / ``xu`` of a batch are drawn from (``Batch``). Implementations: :class:`ArrayTrainData`
-(in memory; tests, small runs) and ``simart.data.training.ShardTrainData`` (the dataset
+(in memory; tests, small runs) and ``simart.train.shard_data.ShardTrainData`` (the dataset
 shards, read lazily; ``y2`` made by the dataset's simulator with a new noise seed).
 
 Batches (random crops, flips/rotations, blind-spot masks ...) are assembled by the loop from

@@ -32,7 +32,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from tqdm import tqdm
 from simart.io import atomic_path
 from simart.metrics import MetricUnavailable, psnr, ssim
 from simart.models.base import Batch, RestorationModel, n_parameters, run_predict
+from simart.specs.training import TrainSettings
 from simart.train.batches import StepBatches, batch_tensors, step_generator
 from simart.train.checkpoint import (
     CheckpointCorrupt,
@@ -62,103 +63,9 @@ __all__ = ["CheckpointCorrupt", "CheckpointMismatch", "TrainSettings", "inferenc
 
 LOG = logging.getLogger("simart.train")
 
-CHOICES = {"optimizer": ("adam", "adamw"), "lr_schedule": ("cosine", "constant"),
-           "val_metric": ("psnr", "loss"), "augment": ("dihedral", "flips", "none"),
-           "device": ("auto", "cpu", "cuda")}
 # settings a resumed run may change (they do not change the weights)
 FREE_SETTINGS = ("progress", "num_workers", "threads", "checkpoint_every", "log_every")
-_AT_LEAST_ONE = ("steps", "batch_size", "patch_size", "log_every")
 _LOG_LINE_ROWS = 10  # a log line every this many log.csv rows (and at every validation)
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Everything that decides how a model is trained (defaults = config ``train.defaults``).
-
-    ``checkpoint_every`` / ``val_every`` 0: only at the end; ``val_images`` 0: no validation;
-    ``grad_clip`` 0: off; ``threads`` 0: leave torch's; ``num_workers`` 0: batches built in
-    process. ``val_metric``: ``psnr`` (higher is better) or ``loss`` (the training loss on
-    the val images, lower is better; used whatever it says when the val data has no clean
-    images).
-    """
-
-    steps: int = 300
-    batch_size: int = 8
-    patch_size: int = 64
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    betas: tuple[float, float] = (0.9, 0.999)
-    weight_decay: float = 0.0
-    lr_schedule: str = "cosine"
-    warmup_steps: int = 0
-    grad_clip: float = 1.0
-    checkpoint_every: int = 100
-    val_every: int = 100
-    val_images: int = 16
-    val_metric: str = "psnr"
-    log_every: int = 10
-    augment: str = "dihedral"
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True
-    compile: bool = False
-    deterministic: bool = True
-    threads: int = 1
-    num_workers: int = 0
-    progress: bool = False
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            object.__setattr__(self, f.name, _coerce(f.name, getattr(self, f.name), f.default))
-        for name in _AT_LEAST_ONE:
-            if getattr(self, name) < 1:
-                raise ValueError(f"training setting {name!r} must be >= 1")
-        if self.lr <= 0:
-            raise ValueError("training setting 'lr' must be > 0")
-        if not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ValueError(f"training setting 'betas' must lie in [0, 1): {self.betas}")
-
-    @classmethod
-    def from_mapping(cls, d: Mapping[str, Any]) -> TrainSettings:
-        """Settings from a plain mapping (config); unknown keys are refused by name."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown training settings {unknown}; known: {sorted(known)}")
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values (``betas`` a list)."""
-        return normalize(asdict(self))
-
-
-def _coerce(name: str, value: Any, default: Any) -> Any:
-    """``value`` checked (and numbers converted) against the type of the field's default."""
-    bad = ValueError(f"training setting {name!r}: invalid value {value!r}")
-    if isinstance(default, bool):
-        if not isinstance(value, bool | np.bool_):
-            raise bad
-        return bool(value)
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-            raise bad
-        return int(value)
-    if isinstance(default, float):
-        try:
-            out = float(value)
-        except (TypeError, ValueError):
-            raise bad from None
-        if isinstance(value, bool) or not math.isfinite(out) or out < 0:
-            raise bad
-        return out
-    if isinstance(default, tuple):
-        if isinstance(value, str | bytes) or len(value or ()) != len(default):
-            raise bad
-        return tuple(_coerce(name, v, d) for v, d in zip(value, default, strict=True))
-    if value not in CHOICES[name]:
-        raise ValueError(f"training setting {name!r} must be one of {list(CHOICES[name])}, "
-                         f"not {value!r}")
-    return value
 
 
 # ----------------------------------------------------------------------------- runtime

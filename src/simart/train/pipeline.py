@@ -1,7 +1,7 @@
 """Train one learned model on one dataset (what the ``train_model`` rule runs).
 
 ``train_model`` builds the training / validation data from the dataset's shards
-(:class:`simart.data.training.ShardTrainData`), the model from its hyper-parameters
+(:class:`simart.train.shard_data.ShardTrainData`), the model from its hyper-parameters
 (:func:`simart.models.build_model`, after seeding torch so the initial weights are a
 function of the seed), and hands both to the one training loop
 (:func:`simart.train.loop.train`), which checkpoints, resumes and validates.
@@ -48,7 +48,7 @@ def model_identity(model: str, hparams: Mapping[str, Any], dataset: str,
                    code: str | None = None) -> dict[str, Any]:
     """What a checkpoint was trained as: model, resolved hparams, data (with content
     fingerprints), validation data and code version (the last two when given)."""
-    from simart.models.hparams import resolve_hparams
+    from simart.specs.hparams import resolve_hparams
 
     ident = {"format": CHECKPOINT_FORMAT, "model": model,
              "hparams": resolve_hparams(model, dict(hparams)), "dataset": dataset,
@@ -84,9 +84,9 @@ def train_model(
     paths, "degraded" | "clean")}``, the pools of the unpaired batch fields (GANs, domain
     adaptation; simart.data.datasets.MODEL_UNPAIRED).
     """
-    from simart.data.training import ShardTrainData
     from simart.models import MODEL_REGISTRY, build_model
     from simart.train.loop import TrainSettings, train
+    from simart.train.shard_data import ShardTrainData
 
     if model not in MODEL_REGISTRY:
         raise ValueError(f"unknown learned model {model!r}; available: {sorted(MODEL_REGISTRY)}")

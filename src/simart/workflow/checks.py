@@ -12,13 +12,21 @@ missing while a sibling output of the same job, or a result built from them, exi
 **Profile rule names.** :func:`unknown_profile_rules` names the rules of a profile's
 ``set-resources`` / ``set-threads`` that the workflow does not have (a typo there silently
 sends a job to the wrong partition).
+
+**Config and input files.** :func:`check_config_yaml` (the Snakefile, before Snakemake
+reads ``config.yaml``: a YAML error names file and line), :func:`validated_config` and
+:func:`first_source_error` (empty user folders, unreadable CIF files) stop the run before
+any job, naming the file or the config key (:func:`stop`).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 SHARD_SIBLINGS = (".h5", ".parquet")
 TRAINING_OUTPUTS = ("best.pt", "summary.json", "log.csv")
@@ -108,3 +116,106 @@ def unknown_profile_rules(resource_rules: Iterable[str], workflow_rules: Iterabl
     """Rule names of a profile's ``set-resources`` / ``set-threads`` the workflow lacks."""
     known = set(workflow_rules)
     return sorted(set(resource_rules) - known)
+
+
+def stop(message: str, kind: str = "config") -> NoReturn:
+    """End the planning run with ``SIMART {kind} error: message`` (exit status 1)."""
+    sys.stderr.write(f"\nSIMART {kind} error: {message}\n\n")
+    raise SystemExit(1)
+
+
+def check_config_yaml(path: str | os.PathLike = "config.yaml") -> None:
+    """Stop naming file and line when ``path`` exists and is not valid YAML (Snakemake's
+    own loader names neither; files given with --configfile are read by Snakemake before
+    the Snakefile runs)."""
+    from simart.config import ConfigError, load_yaml
+
+    if os.path.exists(path):
+        try:
+            load_yaml(os.path.abspath(path))
+        except ConfigError as err:
+            stop(str(err))
+
+
+#: complete presets shipped with the workflow: given with --configfile they replace
+#: config.yaml (profiles/slurm does it); merged over it, the embedded run's settings leak in
+PRESET_FILES = ("configs/paper.yaml",)
+
+
+def check_presets(configfiles: Sequence[str | os.PathLike], replace: bool, basedir: str) -> None:
+    """Stop when a complete preset (:data:`PRESET_FILES`) is given with ``--configfile``
+    without ``--replace-workflow-config``: Snakemake would merge it over config.yaml."""
+    presets = {os.path.realpath(os.path.join(basedir, f)) for f in PRESET_FILES}
+    given = [str(f) for f in configfiles if os.path.realpath(f) in presets]
+    if given and not replace:
+        stop(f"{given[0]} is a complete preset: run it with --replace-workflow-config "
+             "(profiles/slurm sets it), else Snakemake merges it over config.yaml and the "
+             "embedded run's settings leak into it; for your own overrides on top of "
+             "config.yaml, use a file of your own")
+
+
+def validated_config(raw: Mapping[str, Any]):
+    """``simart.config.validate_config(raw)``; a config error stops the run."""
+    from simart.config import ConfigError, validate_config
+
+    try:
+        return validate_config(raw)
+    except ConfigError as err:
+        stop(str(err))
+
+
+def first_source_error(cfg) -> str | None:
+    """The first problem with the configured input files, naming its config key (None
+    when there is none): an empty or missing ``sources.user_dir``, an unreadable CIF of
+    ``stem_lattice`` (``on_bad_cif = skip`` warns and skips instead), an empty or missing
+    ``lm.user_dir``."""
+    from simart.simulate.sources import SourceError, list_user_images
+
+    if cfg.sources.user_dir:
+        try:
+            list_user_images(cfg.sources.user_dir)
+        except SourceError as err:
+            return f"sources.user_dir: {err}"
+    sl = cfg.stem_lattice
+    if sl.enabled:
+        from simart.simulate.crystals import CIFError
+        from simart.simulate.materials import resolve_materials
+
+        try:
+            resolve_materials(sl, image_size=sl.image_size or cfg.image_size)
+        except (CIFError, ValueError) as err:
+            return f"stem_lattice: {err}"
+    if cfg.lm.enabled and cfg.lm.user_dir:
+        try:
+            list_user_images(cfg.lm.user_dir)
+        except SourceError as err:
+            return f"lm.user_dir: {err}"
+    return None
+
+
+def check_sources(cfg) -> None:
+    """Stop before any job on :func:`first_source_error`."""
+    error = first_source_error(cfg)
+    if error:
+        stop(error)
+
+
+def check_plan(resource_settings: Any, rule_names: Sequence[str], shards: Sequence[str],
+               trained: Sequence[str], root: str = "results") -> None:
+    """Run once the rules are defined (end of the Snakefile), before any job: stop when a
+    profile's set-resources / set-threads name rules the workflow does not have
+    (``resource_settings``: Snakemake's, read for ``overwrite_resources`` /
+    ``overwrite_threads``); warn about missing shards and trained models that results
+    were built from (:func:`missing_sources`)."""
+    named = [*(getattr(resource_settings, "overwrite_resources", None) or {}),
+             *(getattr(resource_settings, "overwrite_threads", None) or {})]
+    rules_now = list(rule_names)
+    unknown = unknown_profile_rules(named, rules_now)
+    if unknown:
+        hints = "; ".join(f"{u!r}: did you mean {difflib.get_close_matches(u, rules_now, 1)}?"
+                          for u in unknown)
+        stop(f"set-resources / set-threads name rules this workflow does not have: "
+             f"{unknown} ({hints}). Rules: {sorted(rules_now)}", kind="profile")
+    missing = missing_sources(shards, trained, root)
+    if missing:
+        sys.stderr.write("\n" + missing_sources_message(missing) + "\n\n")

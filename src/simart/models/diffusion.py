@@ -705,8 +705,8 @@ def param_features(params: dict[str, Tensor] | None, b: int, device, size: int =
     out = torch.zeros(b, size, device=device)
     if params is None:
         return out
-    from simart.physics.lm import LM_LOG_UNIFORM, LM_PARAM_SPECS
-    from simart.physics.params import DEFAULT_PARAM_SPECS
+    from simart.specs.lm import LM_LOG_UNIFORM, LM_PARAM_SPECS
+    from simart.specs.modalities import DEFAULT_PARAM_SPECS
 
     names = image_subsets(params, b)
     for i, (ds, sub) in enumerate(names):

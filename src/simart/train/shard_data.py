@@ -86,7 +86,8 @@ def realisation(dataset: str, clean: np.ndarray, row: dict, gen: torch.Generator
         p = {k[4:]: v for k, v in row.items() if k.startswith("blu_")}
         return degrade_blurry(clean64, p, float(row["pixel_size_nm"]), gen)[0].astype(np.float32)
     if dataset == "lm":
-        from simart.physics.lm import LM_PARAM_SPECS, add_poisson_background, forward_lm
+        from simart.physics.lm import add_poisson_background, forward_lm
+        from simart.specs.lm import LM_PARAM_SPECS
 
         params = {k: torch.tensor([float(row[k])], dtype=torch.float64)
                   for k in (*LM_PARAM_SPECS, "confocal")}

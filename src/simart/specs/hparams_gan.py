@@ -1,9 +1,10 @@
 """Hyper-parameters of the adversarial models (CycleGAN, pix2pix, PDA-Net and
-its ablation variants), as torch-free data merged into :mod:`simart.models.hparams`.
+its ablation variants), as torch-free data merged into :mod:`simart.specs.hparams`.
 
 ``DEFAULT_HPARAMS`` (tiny, embedded CPU run), ``PAPER_HPARAMS`` (the seeds' settings, each
-value's source in a comment) and ``RULES`` (one :mod:`simart.models.hparam_rules` rule per
-key; ``check_value(model, key, value)`` raises ``ValueError``).
+value's source in a comment) and the family classes (:class:`CycleGANHParams`,
+:class:`Pix2PixHParams`, :class:`PDANetDAHParams`, :class:`PDANetHParams`: every key typed and
+bounded, see :mod:`simart.specs.hparam_types`).
 
 Keys (see :mod:`simart.models.gan`):
 
@@ -72,9 +73,19 @@ the gain went with them. The paper preset keeps the papers' deterministic genera
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from simart.models.hparam_rules import Choice, Int, Number, Rule, check
+from pydantic import Field
+
+from simart.specs.hparam_types import (
+    HParams,
+    NonNeg,
+    NonNegInt,
+    OddPosInt,
+    PosInt,
+    Unit,
+    UnitOpen,
+)
 
 # Tiny networks for the embedded CPU run (one thread, batch 8 of 48^2 crops: ~165-175 ms per
 # step for PDA-Net / CycleGAN, ~30 ms for pix2pix; benchmarks/bench_gan.py). Residual output
@@ -104,7 +115,7 @@ _DISC_PAPER: dict[str, Any] = {"ndf": 64, "n_layers_d": 3}
 # (the seed's generators and PatchGANs are "without modification" those of [7], [9]).
 # ndf_fa: D_FA's architecture is not in the seed; 64 is ours.
 # The stm_cu111 blurry domain's scan noise for the stochastic degradation generator (module
-# docstring): mid-range of simart.simulate.stm_cu111.BLURRY_SPECS. The papers' generators: 0.
+# docstring): mid-range of simart.specs.stm_cu111.BLURRY_SPECS. The papers' generators: 0.
 STM_SCAN_NOISE: dict[str, float] = {"deg_noise_white": 0.03, "deg_noise_pink": 0.03,
                                     "deg_noise_line": 0.02}
 NO_SCAN_NOISE: dict[str, float] = dict.fromkeys(STM_SCAN_NOISE, 0.0)
@@ -159,26 +170,56 @@ PAPER_HPARAMS: dict[str, dict[str, Any]] = {
                "lambda_fa": 0.1},
 }
 
-# One rule per key of these models (simart.models.hparam_rules); keys without one here
-# (n_blocks, dropout) take the rule of simart.models.hparams.RULES.
-RULES: dict[str, Rule] = {
-    "gan_norm": Choice("instance", "batch", "none"),
-    "output": Choice("tanh", "residual"),
-    "gan_loss": Choice("lsgan", "bce"),
-    "gen_arch": Choice("resnet", "unet"),
-    "ngf": Int(min=1), "ndf": Int(min=1), "ndf_fa": Int(min=1),
-    "n_layers_d": Int(min=1, max=6),
-    "outer_kernel": Int(min=1, odd=True),
-    "unet_downs": Int(min=2, max=10),
-    "target_subset": Int(min=0, note="a subset index"),
-    **dict.fromkeys(("lambda_cyc", "lambda_identity", "lambda_l1", "lambda_d", "lambda_b",
-                     "lambda_da", "lambda_fa", "lambda_paired"), Number(min=0)),
-    **dict.fromkeys(STM_SCAN_NOISE, Number(min=0, max=1, note="data units")),
-}
+
+# ------------------------------------------------------------------ family classes
+_DataUnits = Annotated[Unit, Field(description="data units")]
 
 
-def check_value(model: str, key: str, value: Any) -> None:
-    """Validate a GAN hyper-parameter against :data:`RULES` (a key without a rule here
-    passes; :func:`simart.models.hparams.check_value` also applies the shared rules)."""
-    if key in RULES:
-        check(model, key, value, RULES[key])
+class _GAN(HParams):
+    """Generator and discriminator keys of every adversarial model."""
+
+    ngf: PosInt
+    n_blocks: PosInt
+    outer_kernel: OddPosInt
+    gan_norm: Literal["instance", "batch", "none"]
+    output: Literal["tanh", "residual"]
+    dropout: UnitOpen
+    ndf: PosInt
+    n_layers_d: Annotated[int, Field(ge=1, le=6)]
+    gan_loss: Literal["lsgan", "bce"]
+
+
+class CycleGANHParams(_GAN):
+    """CycleGAN (cyclegan)."""
+
+    lambda_cyc: NonNeg
+    lambda_identity: NonNeg
+    lambda_paired: NonNeg
+    deg_noise_white: _DataUnits
+    deg_noise_pink: _DataUnits
+    deg_noise_line: _DataUnits
+
+
+class Pix2PixHParams(_GAN):
+    """pix2pix."""
+
+    gen_arch: Literal["resnet", "unet"]
+    unet_downs: Annotated[int, Field(ge=2, le=10)]
+    lambda_l1: NonNeg
+
+
+class PDANetDAHParams(CycleGANHParams):
+    """PDA-Net's ablations without D_FA (pdanet_da, pdanet_da_ws): CycleGAN's keys and the
+    seed's other loss weights."""
+
+    lambda_d: NonNeg
+    lambda_b: NonNeg
+    lambda_da: NonNeg
+    target_subset: Annotated[NonNegInt, Field(description="a subset index")]
+
+
+class PDANetHParams(PDANetDAHParams):
+    """PDA-Net (pdanet): with the feature-alignment discriminator D_FA."""
+
+    ndf_fa: PosInt
+    lambda_fa: NonNeg

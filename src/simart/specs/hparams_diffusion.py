@@ -1,9 +1,10 @@
 """Hyper-parameters of the diffusion models (PCSD and its ablations, PI-DDPM, the
-conditional DDPM), as torch-free data merged into :mod:`simart.models.hparams`.
+conditional DDPM), as torch-free data merged into :mod:`simart.specs.hparams`.
 
 ``DEFAULT_HPARAMS`` (tiny, embedded CPU run), ``PAPER_HPARAMS`` (the seeds' settings, each
-value's source in a comment) and ``RULES`` (one :mod:`simart.models.hparam_rules` rule per
-key; ``check_value(model, key, value)`` raises ``ValueError``).
+value's source in a comment) and the family classes (:class:`PCSDHParams`,
+:class:`PIDDPMHParams`, :class:`CondDDPMHParams`: every key typed and bounded, see
+:mod:`simart.specs.hparam_types`).
 
 Keys shared by the three models:
 
@@ -33,9 +34,21 @@ CNN U-Net: ~27 ms). The papers' samplers (T-step DDPM from noise, 15 samples) ar
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from simart.models.hparam_rules import Bool, Choice, Int, IntList, Number, Rule, Str, check
+from pydantic import Field
+
+from simart.specs.hparam_types import (
+    HParams,
+    NonNeg,
+    NonNegIntList,
+    Number,
+    PosInt,
+    PosIntList,
+    Positive,
+    Unit,
+    UnitOpen,
+)
 
 # -------------------------------------------------------------------------- PCSD
 _PCSD_LOSSES: dict[str, Any] = {
@@ -201,38 +214,76 @@ PAPER_HPARAMS: dict[str, dict[str, Any]] = {
     "cond_ddpm": dict(_COND_PAPER),
 }
 
-# One rule per key of these models (simart.models.hparam_rules); keys without one here
-# (width) take the rule of simart.models.hparams.RULES.
-_UNIT = Number(min=0, max=1)
-RULES: dict[str, Rule] = {
-    "precond": Choice("none", "measurement"),
-    "schedule": Choice("cosine", "linear"), "sampler": Choice("ddpm", "ddim"),
-    "variance": Choice("beta", "beta_tilde"), "afm_mode": Choice("exact", "soft"),
-    "reg": Choice("none", "l1", "l2"), "guide_loss": Choice("l1", "l2"),
-    "guide_wrt": Choice("x_t", "x0"), "entropy": Choice("histogram", "gaussian"),
-    "stem": Choice(1, 2),
-    **dict.fromkeys(("T", "steps", "n_samples", "blocks", "emb_dim", "heads",
-                     "ff_dim", "groups", "n_modalities", "noise_dim", "entropy_bins"),
-                    Int(min=1)),
-    "mults": IntList(min=1, nonempty=True),
-    "attn_levels": IntList(min=0, what="a list of level indices >= 0"),
-    **dict.fromkeys(("lambda_diff", "lambda_phys", "lambda_cycle", "lambda_perc",
-                     "lambda_tv", "eta", "eta_ddim", "guide_scale", "reg_weight"),
-                    Number(min=0)),
-    "mp_lr_scale": Number(min=0, open_min=True),
-    "sigma_data": Number(min=0, open_min=True),
-    **dict.fromkeys(("modality_cond", "param_cond", "clip_x0", "physics",
-                     "continuous_gamma"), Bool()),
-    **dict.fromkeys(("start", "cycle_t", "cycle_fraction", "guide_min_abar", "res_balance",
-                     "attn_balance", "concat_balance"), _UNIT),
-    "stop": Number(min=0, max=1, open_max=True),
-    "cosine_s": Number(min=0, max=1, open_min=True, open_max=True),
-    "vgg_weights": Str(what="a path string ('' = the default location)"),
-}
+
+# ------------------------------------------------------------------ family classes
+class _Diffusion(HParams):
+    """Keys of every diffusion model (schedule, network size, sampling defaults)."""
+
+    schedule: Literal["cosine", "linear"]
+    T: PosInt
+    precond: Literal["none", "measurement"]
+    sigma_data: Positive
+    width: PosInt
+    mults: PosIntList
+    emb_dim: PosInt
+    sampler: Literal["ddpm", "ddim"]
+    steps: PosInt
+    eta_ddim: NonNeg
+    n_samples: PosInt
+    variance: Literal["beta", "beta_tilde"]
+    clip_x0: bool
+    start: Unit
+    stop: UnitOpen
 
 
-def check_value(model: str, key: str, value: Any) -> None:
-    """Validate a diffusion hyper-parameter against :data:`RULES` (a key without a rule here
-    passes; :func:`simart.models.hparams.check_value` also applies the shared rules)."""
-    if key in RULES:
-        check(model, key, value, RULES[key])
+class PCSDHParams(_Diffusion):
+    """PCSD and its ablations (pcsd, pcsd_no_physics, ..., pcsd_physics_only)."""
+
+    lambda_diff: NonNeg
+    lambda_phys: NonNeg
+    lambda_cycle: NonNeg
+    lambda_perc: NonNeg
+    lambda_tv: NonNeg
+    n_modalities: PosInt
+    modality_cond: bool
+    param_cond: bool
+    cycle_t: Unit
+    cycle_fraction: Unit
+    afm_mode: Literal["exact", "soft"]
+    vgg_weights: Annotated[str, Field(description="a path; '' = the default location")]
+    guide_wrt: Literal["x_t", "x0"]
+    guide_loss: Literal["l1", "l2"]
+    guide_scale: NonNeg
+    guide_min_abar: Unit
+    eta: NonNeg
+    blocks: PosInt
+    heads: PosInt
+    ff_dim: PosInt
+    groups: PosInt
+    stem: Literal[1, 2]
+
+
+class PIDDPMHParams(_Diffusion):
+    """PI-DDPM and its variants (pi_ddpm, pi_ddpm_l2, pi_ddpm_plain)."""
+
+    eta: NonNeg
+    physics: bool
+    reg: Literal["none", "l1", "l2"]
+    reg_weight: NonNeg
+    continuous_gamma: bool
+
+
+class CondDDPMHParams(_Diffusion):
+    """The conditional DDPM (cond_ddpm)."""
+
+    cosine_s: Annotated[Number, Field(gt=0, lt=1)]
+    entropy: Literal["histogram", "gaussian"]
+    entropy_bins: PosInt
+    res_balance: Unit
+    attn_balance: Unit
+    concat_balance: Unit
+    mp_lr_scale: Positive
+    blocks: PosInt
+    noise_dim: PosInt
+    heads: PosInt
+    attn_levels: Annotated[NonNegIntList, Field(description="level indices")]

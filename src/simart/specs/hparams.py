@@ -1,15 +1,20 @@
-"""Hyper-parameters of the CNN restoration models, as data (torch-free: config validation
-imports this module).
+"""Hyper-parameters of the restoration models, as data and typed classes (torch-free: config
+validation imports this module). The CNNs' are here, the diffusion and adversarial models'
+in :mod:`simart.specs.hparams_diffusion` and :mod:`simart.specs.hparams_gan` (merged into
+the tables below).
 
 * :data:`DEFAULT_HPARAMS` -- tiny networks for the embedded CPU run (every model ~300 Adam
   steps of 8 x 64x64 patches; ~30-65 ms per step on one CPU thread, 5-30 k parameters).
 * :data:`PAPER_HPARAMS` -- the papers' settings (the Slurm profile), each value's source in a
   comment. Training settings (lr, batch, steps) are not hyper-parameters of the model; the
   sources' values are quoted in the comments for the paper-scale config.
-* :func:`resolve_hparams` -- defaults updated by the given ones; unknown keys and invalid
-  values raise ``ValueError``. Each key's rule (:mod:`simart.models.hparam_rules`):
-  :data:`MODEL_RULES` of the model, else the table of its module (``RULES`` here and in
-  ``hparams_diffusion`` / ``hparams_gan``; :func:`rule_for`).
+* one pydantic class per model family (:class:`UNetHParams`, ...; base
+  :class:`simart.specs.hparam_types.HParams`), named by the model's
+  :class:`simart.specs.models.ModelSpec` (``hparams``): every key typed and bounded, no
+  other key (:func:`hparams_class`).
+* :func:`resolve_hparams` -- defaults updated by the given ones, validated by the model's
+  class; unknown keys and invalid values raise ``ValueError``
+  (``model 'unet': hyper-parameter 'kernel' = 4 must be odd``).
 
 Common keys: ``depth`` (number of 2x down-samplings), ``width`` (channels of the first
 level; level ``i`` has ``width * 2**i``), ``kernel`` (odd conv size), ``convs`` (convs per
@@ -21,9 +26,22 @@ block), ``norm`` (``none`` | ``batch``), ``act`` (``relu`` | ``leaky_relu`` | ``
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import Annotated, Any, Literal
 
-from simart.models.hparam_rules import Bool, Choice, Int, Number, Rule, check
+from pydantic import Field, ValidationError
+
+from simart.specs import hparams_diffusion, hparams_gan
+from simart.specs.hparam_types import (
+    HParams,
+    NonNeg,
+    Number,
+    OddPosInt,
+    PosInt,
+    UnitOpen,
+    problem,
+)
+from simart.specs.models import MODELS
 
 # U-Net body shared by unet / n2n (Ronneberger et al. 2015 layout), tiny (one CPU thread).
 _UNET_TINY: dict[str, Any] = {
@@ -122,78 +140,137 @@ PAPER_HPARAMS: dict[str, dict[str, Any]] = {
                   "residual": False, "edge_weight": 0.05, "unet_weight": 1.0},
 }
 
-# One rule per key (simart.models.hparam_rules), for the keys of every model; the diffusion
-# and adversarial modules add their own tables (merged below: a model's own module's rule
-# wins over this one), MODEL_RULES the stricter rules of single models.
-RULES: dict[str, Rule] = {
-    "depth": Int(min=1), "width": Int(min=1), "kernel": Int(min=1, odd=True),
-    "convs": Int(min=1), "ca_channels": Int(min=1), "rcan_width": Int(min=1),
-    "n_groups": Int(min=1), "n_blocks": Int(min=1),
-    "neighbourhood": Int(min=3, odd=True),
-    "norm": Choice("none", "batch"),
-    "act": Choice("relu", "leaky_relu", "silu"),
-    "upsample": Choice("transpose", "nearest", "bilinear"),
-    "loss": Choice("mse", "mae"),
-    "residual": Bool(), "skips": Bool(),
-    **dict.fromkeys(("leaky_slope", "lambda_tv", "lambda_sf", "lambda_b", "lambda_c",
-                     "edge_weight", "unet_weight"), Number(min=0)),
-    "mask_fraction": Number(min=0, max=0.25, open_min=True),
-    "dropout": Number(min=0, max=1, open_max=True),
-}
-MODEL_RULES: dict[str, dict[str, Rule]] = {
-    "dncnn": {"depth": Int(min=3, note="first conv, >= 1 conv+BN, last conv")},
-}
-_MODULE_RULES: dict[str, dict[str, Rule]] = {}  # model -> its module's RULES (see _merge)
+
+# ------------------------------------------------------------------ family classes
+class _ConvNet(HParams):
+    depth: PosInt
+    width: PosInt
+    kernel: OddPosInt
 
 
-def rule_for(model: str, key: str) -> Rule | None:
-    """The rule of ``key`` for ``model``: ``MODEL_RULES``, then the model's module's table,
-    then :data:`RULES` (None: no rule)."""
-    for table in (MODEL_RULES.get(model, {}), _MODULE_RULES.get(model, {}), RULES):
-        if key in table:
-            return table[key]
-    return None
+class UNetHParams(_ConvNet):
+    """U-Net-like CNNs: unet, care, n2n."""
+
+    convs: PosInt
+    norm: Literal["none", "batch"]
+    act: Literal["relu", "leaky_relu", "silu"]
+    upsample: Literal["transpose", "nearest", "bilinear"]
+    residual: bool
+    loss: Literal["mse", "mae"]
 
 
-def check_value(model: str, key: str, value: Any) -> None:
-    """Raise ``ValueError`` when ``value`` breaks the rule of ``key`` for ``model``."""
-    rule = rule_for(model, key)
-    if rule is not None:
-        check(model, key, value, rule)
+class N2VHParams(UNetHParams):
+    """Noise2Void: the U-Net and its blind-spot masking."""
+
+    mask_fraction: Annotated[Number, Field(gt=0, le=0.25)]
+    neighbourhood: Annotated[OddPosInt, Field(ge=3)]
 
 
-def resolve_hparams(name: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``DEFAULT_HPARAMS[name]`` updated by ``given`` (a new dict).
+class DnCNNHParams(HParams):
+    """DnCNN."""
 
-    Raises ``ValueError`` for an unknown model, an unknown key
-    (``model 'unet': unknown hyper-parameter 'foo'; allowed: [...]``) or an invalid value.
-    """
-    if name not in DEFAULT_HPARAMS:
-        raise ValueError(f"unknown model {name!r}; allowed: {sorted(DEFAULT_HPARAMS)}")
-    out = dict(DEFAULT_HPARAMS[name])
-    for key, value in (given or {}).items():
-        if key not in out:
-            raise ValueError(f"model {name!r}: unknown hyper-parameter {key!r}; "
-                             f"allowed: {sorted(out)}")
-        check_value(name, key, value)
-        out[key] = value
-    return out
+    depth: Annotated[int, Field(ge=3, description="first conv, >= 1 conv+BN, last conv")]
+    width: PosInt
+    kernel: OddPosInt
+    norm: Literal["none", "batch"]
+    loss: Literal["mse", "mae"]
+
+
+class PINNEDHParams(_ConvNet):
+    """PINNED."""
+
+    convs: PosInt
+    act: Literal["relu", "leaky_relu", "silu"]
+    leaky_slope: NonNeg
+    skips: bool
+    residual: bool
+    lambda_tv: NonNeg
+    lambda_sf: NonNeg
+    lambda_b: NonNeg
+    lambda_c: NonNeg
+
+
+class UNetRCANHParams(_ConvNet):
+    """UNet-RCAN."""
+
+    ca_channels: PosInt
+    rcan_width: PosInt
+    n_groups: PosInt
+    n_blocks: PosInt
+    leaky_slope: NonNeg
+    dropout: UnitOpen
+    residual: bool
+    edge_weight: NonNeg
+    unet_weight: NonNeg
 
 
 # The diffusion and adversarial models keep their hyper-parameters in their own torch-free
 # modules (same layout); merged here so that one resolve_hparams serves every model.
-def _merge() -> None:
-    from simart.models import hparams_diffusion, hparams_gan
-
-    for mod in (hparams_diffusion, hparams_gan):
-        for name in mod.DEFAULT_HPARAMS:
-            if name in DEFAULT_HPARAMS:
-                raise RuntimeError(f"hyper-parameters of model {name!r} defined twice")
-        DEFAULT_HPARAMS.update(mod.DEFAULT_HPARAMS)
-        PAPER_HPARAMS.update(mod.PAPER_HPARAMS)
-        _MODULE_RULES.update(dict.fromkeys(mod.DEFAULT_HPARAMS, mod.RULES))
-        for name, rules in getattr(mod, "MODEL_RULES", {}).items():
-            MODEL_RULES[name] = {**MODEL_RULES.get(name, {}), **rules}
+for _mod in (hparams_diffusion, hparams_gan):
+    for _name in _mod.DEFAULT_HPARAMS:
+        if _name in DEFAULT_HPARAMS:
+            raise RuntimeError(f"hyper-parameters of model {_name!r} defined twice")
+    DEFAULT_HPARAMS.update(_mod.DEFAULT_HPARAMS)
+    PAPER_HPARAMS.update(_mod.PAPER_HPARAMS)
+del _mod, _name
 
 
-_merge()
+def hparams_class(name: str) -> type[HParams]:
+    """The family class of model ``name``: its spec's ``hparams``, a class name of this
+    module or its siblings, or a dotted path (a plug-in's)."""
+    spec = MODELS.get(name)
+    path = spec.hparams if spec is not None else ""
+    if not path:
+        raise ValueError(f"model {name!r}: its ModelSpec names no hyper-parameter class")
+    module, _, attr = path.rpartition(".")
+    if module:
+        cls = getattr(importlib.import_module(module), attr, None)
+    else:
+        cls = next((m[attr] for m in (globals(), vars(hparams_diffusion), vars(hparams_gan))
+                    if attr in m), None)
+    if not (isinstance(cls, type) and issubclass(cls, HParams)):
+        raise TypeError(f"model {name!r}: hyper-parameter class {path!r} is not an HParams "
+                         "class of simart.specs.hparams (or a dotted path to one)")
+    return cls
+
+
+def validate_hparams(name: str, given: dict[str, Any] | None = None) -> HParams:
+    """``DEFAULT_HPARAMS[name]`` updated by ``given``, as an instance of the model's family
+    class. Raises ``ValueError`` for an unknown model, an unknown key
+    (``model 'unet': unknown hyper-parameter 'foo'; allowed: [...]``) or an invalid value
+    (``model 'unet': hyper-parameter 'kernel' = 4 must be odd``), one line per problem, in
+    the order of ``given``."""
+    if name not in DEFAULT_HPARAMS:
+        raise ValueError(f"unknown model {name!r}; allowed: {sorted(DEFAULT_HPARAMS)}")
+    given = dict(given or {})
+    merged = {**DEFAULT_HPARAMS[name], **given}
+    cls = hparams_class(name)
+    try:
+        return cls.model_validate(merged)
+    except ValidationError as exc:
+        order = list(given)
+        errors = sorted(exc.errors(), key=lambda e: order.index(e["loc"][0])
+                        if e["loc"] and e["loc"][0] in order else len(order))
+        lines = dict.fromkeys(problem(name, cls, merged, e) for e in errors)
+        raise ValueError("\n".join(lines)) from None
+
+
+def resolve_hparams(name: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``DEFAULT_HPARAMS[name]`` updated by ``given`` (a new dict: the defaults' keys in
+    their order, the given values as given), after :func:`validate_hparams`."""
+    validate_hparams(name, given)
+    return {**DEFAULT_HPARAMS[name], **(given or {})}
+
+
+def register_hparams(name: str, embedded: dict[str, Any], paper: dict[str, Any]) -> None:
+    """Add the embedded and paper presets of a model registered at run time
+    (:func:`simart.specs.models.register_model`); both are validated by its family class."""
+    if name in DEFAULT_HPARAMS:
+        raise ValueError(f"hyper-parameters of model {name!r} are already registered")
+    DEFAULT_HPARAMS[name], PAPER_HPARAMS[name] = dict(embedded), dict(paper)
+    try:
+        for preset in (embedded, paper):
+            validate_hparams(name, preset)
+    except (ValueError, TypeError):
+        del DEFAULT_HPARAMS[name], PAPER_HPARAMS[name]
+        raise

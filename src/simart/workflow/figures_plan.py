@@ -1,0 +1,597 @@
+"""The tables and figures of a config: what each figure/table rule reads, the captions'
+run descriptions, and the ONE list of figure/table targets (:meth:`FigurePlan.figure_targets`,
+read by rules ``all`` and ``figures``).
+
+A figure or table is a target only when the config evaluates what it draws (e.g. seed 002's
+table needs ``pi_ddpm``, ``pi_ddpm_plain`` or ``unet`` evaluated on ``lm``); its rule exists
+whatever the config (asking for it by name draws the rows that are there). Computed from the
+config alone (no Snakemake, no include order); every path under the plan's results root.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simart.config import LEARNED_MODELS, Config
+from simart.data.datasets import model_applies
+from simart.workflow.checks import shard_outputs, training_outputs
+from simart.workflow.plan import DATASET_NAMES, Plan
+
+#: the seed's Fig. 5 methods (its Fig. 7: Wiener, BM3D, U-Net, PCSD, a subset)
+SEED000_FIG5_MODELS = ["wiener", "bm3d", "care", "cyclegan", "unet", "n2n", "pcsd"]
+#: Fig. 6 panel C: one classical method, one CNN and PCSD, where evaluated
+SEED000_FIG6_HIGHLIGHT = ["wiener", "unet", "pcsd"]
+SEED000_FIG6_METRICS = ["psnr", "ssim", "epi_corr"]
+#: rows of seed 002's table, seed 003's ablation, seed 004's distributions
+S002_MODELS = ("pi_ddpm", "pi_ddpm_plain", "unet", "richardson_lucy", "noisy")
+S003_ABLATION = ("cyclegan", "pdanet_da", "pdanet_da_ws", "pdanet")
+S004_MODELS = ("noisy", "n2v", "pix2pix", "unet_rcan", "care", "cond_ddpm")
+#: names of seed 000's tables (simart.reporting.seed000.OUTPUTS)
+SEED000_TABLES = ("table2", "psnr", "table3", "table4", "table6")
+
+
+class FigurePlan(Plan):
+    """A :class:`~simart.workflow.plan.Plan` with the inputs, outputs and captions of the
+    figure and table rules (rules/figures.smk, calibration.smk, fig_seed*.smk)."""
+
+    # ------------------------------------------------------------------ helpers
+    def figure_files(self, name: str) -> list[str]:
+        """results/figures/{name}.{ext} per figures.formats."""
+        return [f"{self.root}/figures/{name}.{ext}" for ext in self.cfg.figures.formats]
+
+    def trained_hparams(self, model: str) -> dict[str, Any]:
+        """The architecture preset's hyper-parameters of ``model`` with train.models's."""
+        from simart.specs.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS
+
+        preset = PAPER_HPARAMS if self.cfg.train.hparams_preset == "paper" else DEFAULT_HPARAMS
+        return {**preset[model], **self.cfg.train.hparams(model)}
+
+    def training_steps(self, rows: list[str]) -> dict[str, int]:
+        """{learned model: training steps} of the learned models among ``rows``."""
+        return {m: self.cfg.train.settings(m)["steps"] for m in rows
+                if self.is_learned(m) and m in LEARNED_MODELS}
+
+    def simart_cells(self, rows: list[str]) -> dict[str, dict[str, str]]:
+        """{modality: {row: cell table}} of the scored SIMART modalities (none when simart
+        is not evaluated)."""
+        if "simart" not in self.views:
+            return {}
+        return {mod: {m: self.cell("simart", mod, m) for m in rows}
+                for mod in self.views["simart"].eval_subsets}
+
+    def simart_rows(self) -> list[str]:
+        """Evaluation rows on simart (empty when simart is not evaluated)."""
+        return self.cell_models("simart") if "simart" in self.views else []
+
+    def simart_models(self) -> list[str]:
+        """Models (not study rows) evaluated on simart."""
+        return [m for m in self.simart_rows() if m in self.models]
+
+    def first_shard_paths(self, models: list[str], cells: list[str]) -> dict[str, Any]:
+        """{shards, predictions, cell_tables} of the first SIMART test shard per modality
+        (Figs. 1 and 5/7)."""
+        r = self.root
+        return {
+            "shards": {m: f"{r}/simart/shards/{m}/test/0000.h5" for m in self.modalities},
+            "predictions": {m: {k: f"{r}/predictions/simart/{k}/0000.h5" for k in models}
+                            for m in self.modalities},
+            "cell_tables": {m: {k: self.cell("simart", m, k) for k in cells}
+                            for m in self.modalities},
+        }
+
+    # ------------------------------------------------------------------ aggregate, Fig. 1
+    def fig1_models(self) -> list[str]:
+        """Columns of Fig. 1: figures.fig1_models that run on simart."""
+        return [m for m in self.cfg.figures.fig1_models
+                if m in self.models and self.applies(m, "simart")]
+
+    def fig1_inputs(self) -> dict[str, Any]:
+        """Paths Fig. 1 reads: first test shard, its predictions and the cell tables."""
+        models = self.fig1_models()
+        return self.first_shard_paths(models, models)
+
+    # ------------------------------------------------------------------ calibration
+    def calibration_targets(self) -> list[str]:
+        return [f"{self.root}/tables/simart_calibration.md",
+                *self.figure_files("simart_calibration")]
+
+    def calibration_context(self) -> str:
+        sim = self.cfg.simart
+        return (f"Run: preset `{sim.param_preset}`, {self.cfg.image_size}² px, "
+                f"at most {sim.calibration_images} images per modality.")
+
+    def calibration_title(self) -> str:
+        return (f"SIMART calibration ({self.cfg.simart.param_preset}, "
+                f"{self.cfg.image_size}² px): input vs oracle bound, and gain vs severity")
+
+    # ------------------------------------------------------------------ seed 000 tables
+    def seed000_tables_outputs(self) -> dict[str, str]:
+        """Seed 000 tables by output name (names of simart.reporting.seed000.OUTPUTS)."""
+        t = f"{self.root}/tables/seed000"
+        out = {f"{n}_{k}": f"{t}_{n if n != 'psnr' else 'psnr_by_modality'}.{k}"
+               for n in SEED000_TABLES for k in ("md", "csv")}
+        out["claims"] = f"{self.root}/tables/claims_vs_measured_seed000.csv"
+        return out
+
+    def seed000_speed_variants(self) -> dict[str, dict[str, Any]]:
+        """{name: {model, sampling}} of the evaluated variants whose cost differs (Table 6)."""
+        from simart.reporting.seed000 import is_speed_variant
+
+        return {k: {"model": v.model, "sampling": dict(v.sampling)}
+                for k, v in self.cfg.evaluate.active_variants().items()
+                if is_speed_variant(v.sampling) and self.applies(k, "simart")}
+
+    def _simart_learned(self) -> list[str]:
+        return [m for m in self.models if self.is_learned(m) and self.applies(m, "simart")]
+
+    def seed000_tables_paths(self) -> dict[str, Any]:
+        """{cells: {row: {modality: parquet}}, summaries: {model: {group: json}}, pcsd_log}."""
+        if "simart" not in self.views:
+            return {}
+        v = self.views["simart"]
+        variants = self.cfg.evaluate.active_variants()
+        speed = self.seed000_speed_variants()
+        rows = [m for m in self.cell_models("simart") if m not in variants or m in speed]
+        learned = self._simart_learned()
+        r = self.root
+        out: dict[str, Any] = {
+            "cells": {m: {s: self.cell("simart", s, m) for s in v.eval_subsets} for m in rows},
+            "summaries": {m: {g: f"{r}/models/simart/{g}/{m}/summary.json"
+                              for g in v.groups_for(m)} for m in learned},
+        }
+        if "pcsd" in learned:
+            out["pcsd_log"] = f"{r}/models/simart/{next(iter(v.groups_for('pcsd')))}/pcsd/log.csv"
+        return out
+
+    def seed000_run(self) -> dict[str, Any]:
+        """What the config ran (simart.reporting.seed000.RunInfo), from the config only."""
+        cfg = self.cfg
+        return {
+            "image_size": cfg.image_size,
+            "preset": cfg.train.hparams_preset,
+            "steps": {m: cfg.train.settings(m)["steps"] for m in self._simart_learned()},
+            "test_images": cfg.simart.images_per_modality.test,
+            "models": [m for m in self.models if self.applies(m, "simart")],
+            "variants": self.seed000_speed_variants(),
+            "cross_modal": "pcsd" in cfg.evaluate.cross_modal and "pcsd" in self.models,
+            "modalities": list(self.views["simart"].eval_subsets)
+            if "simart" in self.views else [],
+        }
+
+    def seed000_context(self) -> str:
+        """What was run, for the head of every seed 000 table (from the config only)."""
+        run = self.seed000_run()
+        steps = ", ".join(f"{m} {n}" for m, n in run["steps"].items()) or "none"
+        shards = self.cfg.evaluate.study_test_shards
+        return (f"Run: `simart` test split, {run['test_images']} images per modality of "
+                f"{run['image_size']}² px, `{run['preset']}` architecture preset; training "
+                f"steps: {steps}"
+                + (f"; variants and cross-modal rows on the first {shards} test shard(s)"
+                   if shards else "")
+                + ". The seed trains on SIMART-1M at its own image size for far longer: "
+                "compare orderings and directions before absolute values.")
+
+    def seed000_tables_targets(self) -> list[str]:
+        return list(self.seed000_tables_outputs().values()) if "simart" in self.views else []
+
+    # ------------------------------------------------------------------ seed 000 Figs. 2-4
+    def s000_methods(self) -> list[str]:
+        """Fig. 2: every evaluated model on simart but PCSD's training ablations (Fig. 3 A)."""
+        from simart.figures.rows import pcsd_ablations
+
+        rows = self.simart_rows()
+        ablations = set(pcsd_ablations(rows))
+        return [m for m in self.models if m in rows and m not in ablations]
+
+    def s000_ablation_rows(self) -> list[str]:
+        """Fig. 3 A: pcsd and its evaluated ablations (none unless both are evaluated)."""
+        from simart.figures.rows import pcsd_ablations
+
+        rows = self.simart_rows()
+        ablations = pcsd_ablations(rows)
+        return ["pcsd", *ablations] if "pcsd" in rows and ablations else []
+
+    def s000_etas(self) -> dict[str, float]:
+        """Fig. 3 B: {row: eta} of pcsd (its trained eta: preset + train.models.pcsd.hparams)
+        and its variants that only change eta; empty with fewer than two such rows."""
+        from simart.figures.rows import eta_sweep_rows
+
+        rows = self.simart_rows()
+        if "pcsd" not in rows:
+            return {}
+        base = self.trained_hparams("pcsd")["eta"]
+        variants = {n: (v.model, dict(v.sampling))
+                    for n, v in self.cfg.evaluate.active_variants().items() if n in rows}
+        etas = eta_sweep_rows(variants, base, "pcsd")
+        return etas if len(etas) > 1 else {}
+
+    def s000_logs(self) -> dict[str, dict[str, str]]:
+        """Fig. 3 C/D: {model: {group: log.csv}} of pcsd (joint) and a few baselines."""
+        from simart.figures.rows import curve_baselines
+
+        rows = self.simart_rows()
+        if "pcsd" not in rows:
+            return {}
+        v = self.views["simart"]
+        models = ["pcsd", *curve_baselines([m for m in self.learned_models() if m in rows])]
+        return {m: {g: f"{self.root}/models/simart/{g}/{m}/log.csv" for g in v.groups_for(m)}
+                for m in models}
+
+    def s000_cross_rows(self) -> dict[str, str]:
+        """Fig. 4: {training label: row}: pcsd_from_<modality> per modality, and joint pcsd."""
+        rows = self.simart_rows()
+        if "pcsd" not in self.cfg.evaluate.cross_modal or "pcsd" not in rows:
+            return {}
+        out = {mod: f"pcsd_from_{mod}" for mod in self.modalities if f"pcsd_from_{mod}" in rows}
+        return {**out, "joint": "pcsd"} if out else {}
+
+    def s000_cross_cells(self) -> dict[str, dict[str, str]]:
+        rows = list(self.s000_cross_rows().values())
+        return self.simart_cells(rows + (["noisy"] if "noisy" in self.simart_rows() else []))
+
+    def seed000_figure_targets(self) -> list[str]:
+        """The Seed 000 Fig. 2-4 files the current config can produce."""
+        names = []
+        if self.s000_methods():
+            names += ["fig2_modality_bars", "fig2_quality_speed"]
+        if self.s000_ablation_rows():
+            names.append("fig3_ablations")
+        if self.s000_etas():
+            names.append("fig3_eta_sweep")
+        if self.s000_logs():
+            names.append("fig3_training_curves")
+        if self.s000_cross_rows():
+            names.append("fig4_cross_modal")
+        return [p for n in names for p in self.figure_files(n)]
+
+    # ------------------------------------------------------------------ seed 000 Figs. 5-7
+    def fig5_models(self) -> list[str]:
+        """Methods of Figs. 5/7: figures.fig5_models if the config has it, else the seed's
+        list; those evaluated on simart, PCSD added when evaluated (the input is its own
+        column)."""
+        evaluated = self.simart_models()
+        wanted = self.cfg.figures.fig5_models or SEED000_FIG5_MODELS
+        out = [m for m in dict.fromkeys(wanted) if m in evaluated and m != "noisy"]
+        return out + (["pcsd"] if "pcsd" in evaluated and "pcsd" not in out else [])
+
+    def fig5_inputs(self) -> dict[str, Any]:
+        """Paths Figs. 5/7 read: first test shard per modality, its predictions, the cells."""
+        models = self.fig5_models()
+        return self.first_shard_paths(
+            models, models + (["noisy"] if "noisy" in self.simart_models() else []))
+
+    def fig6_models(self) -> list[str]:
+        """Rows of Fig. 6: figures.fig6_models if the config has it, else every model
+        evaluated on simart except the reference and PCSD's ablations (Table 3 has its own
+        figure)."""
+        ref = self.cfg.stats.reference_model
+        evaluated = self.simart_models()
+        wanted = self.cfg.figures.fig6_models or [
+            m for m in evaluated if m == "pcsd" or not m.startswith("pcsd")]
+        return [m for m in dict.fromkeys(wanted) if m in evaluated and m != ref]
+
+    def fig6_inputs(self) -> dict[str, Any]:
+        """{stats: the statistics table, cells: {modality: {model: cell}}} (reference
+        included)."""
+        models = self.fig6_models() + [self.cfg.stats.reference_model]
+        return {"stats": self.stats_outputs()["csv"],
+                "cells": {mod: {m: self.cell("simart", mod, m) for m in models}
+                          for mod in self.modalities}}
+
+    def fig6_improvements(self) -> str:
+        return f"{self.root}/tables/seed000_fig6_improvements.csv"
+
+    def seed000_stats_targets(self) -> list[str]:
+        out = []
+        if self.fig5_models():
+            out += self.figure_files("fig5_qualitative")
+        if self.fig6_models() and self.cfg.stats.reference_model in self.simart_models():
+            out += [*self.figure_files("fig6_statistics"), self.fig6_improvements()]
+        return out
+
+    # ------------------------------------------------------------------ seed 001
+    def seed001_outputs(self) -> dict[str, str]:
+        base = f"{self.root}/tables/seed001_noise_curves"
+        return {"curves": f"{base}.csv", "md": f"{base}.md", "trends": f"{base}_trends.csv",
+                "claims": f"{self.root}/tables/claims_vs_measured_seed001.csv"}
+
+    def seed001_context(self) -> str:
+        """What was run, for the tables' header (from the config only; empty when
+        stem_lattice is not evaluated)."""
+        if "stem_lattice" not in self.views:
+            return ""
+        cfg, st = self.cfg, self.cfg.stem_lattice
+        steps = self.training_steps(self.cell_models("stem_lattice"))
+        return (f"Run: `stem_lattice` test split, {st.images_per_level.test} images per CDN "
+                f"level ({', '.join(f'L{lv}' for lv in st.levels)}) of "
+                f"{st.image_size or cfg.image_size}² px, test materials "
+                f"{', '.join(st.materials.test) if st.materials else 'from the CIF folder'}; "
+                "training steps: "
+                f"{', '.join(f'{m} {n}' for m, n in sorted(steps.items())) or 'none'}"
+                ". The seed trains PINNED on 5 images for 500 epochs.")
+
+    def seed001_targets(self) -> list[str]:
+        if not self.dataset_cells("stem_lattice"):
+            return []
+        return [*self.seed001_outputs().values(), *self.figure_files("seed001_noise_curves")]
+
+    # ------------------------------------------------------------------ seeds 002-004 rows
+    def evaluated(self, dataset: str, models: tuple[str, ...] | list[str]) -> list[str]:
+        """The models of ``models`` that have cells on ``dataset`` in this config."""
+        if dataset not in self.views:
+            return []
+        names = set(self.cell_models(dataset))
+        return [m for m in models if m in names]
+
+    def cells_of(self, dataset: str, models: tuple[str, ...] | list[str]) -> list[str]:
+        """Cell tables of the evaluated ``models`` on ``dataset`` (its scored subsets)."""
+        if dataset not in self.views:
+            return []
+        return [self.cell(dataset, s, m) for s in self.views[dataset].eval_subsets
+                for m in self.evaluated(dataset, models)]
+
+    def missing(self, dataset: str, models: tuple[str, ...] | list[str]) -> dict[str, str]:
+        """{model: why it has no cell on ``dataset``} (for "missing: reason" in tables and
+        figures)."""
+        out = {}
+        for m in models:
+            if m in self.eval_names and self.applies(m, dataset):
+                continue
+            if m not in self.eval_names:
+                out[m] = "not evaluated in this config (evaluate.models)"
+            else:
+                where = [d for d in DATASET_NAMES
+                         if model_applies(m, d, self.cfg.evaluate.model_datasets)]
+                out[m] = f"not run on {dataset} (runs on {', '.join(where) or 'no dataset'})"
+        return out
+
+    def scale(self, dataset: str, models: tuple[str, ...] | list[str]) -> dict[str, str]:
+        """{model: what our run was} for claims_vs_measured (from the config only)."""
+        part = getattr(self.cfg, dataset, None)
+        size = getattr(part, "image_size", None) or self.cfg.image_size
+        out = {}
+        for m in models:
+            s = f"{size}² px"
+            net = self.eval_entry(m)[0]
+            if self.is_learned(m) and net in LEARNED_MODELS:
+                s += f", {self.cfg.train.settings(net)['steps']} training steps"
+            out[m] = s
+        return out
+
+    def dataset_subsets(self, dataset: str) -> list[str]:
+        """Scored subsets of a dataset (none when it is not evaluated)."""
+        return list(self.views[dataset].eval_subsets) if dataset in self.views else []
+
+    # ------------------------------------------------------------------ seed 002
+    def seed002_outputs(self) -> dict[str, str]:
+        t = f"{self.root}/tables"
+        return {"md": f"{t}/seed002_table.md", "csv": f"{t}/seed002_table.csv",
+                "claims": f"{t}/claims_vs_measured_seed002.csv"}
+
+    def seed002_context(self) -> str:
+        if "lm" not in self.views:
+            return ""
+        lm = self.cfg.lm
+        steps = {m: self.cfg.train.settings(m)["steps"] for m in self.evaluated("lm", S002_MODELS)
+                 if m in LEARNED_MODELS}
+        return (f"Run: `lm` test split, {lm.images_per_mode.test} images per mode of "
+                f"{lm.image_size or self.cfg.image_size}² px; training steps: "
+                + (", ".join(f"{m} {n}" for m, n in sorted(steps.items())) or "none")
+                + ". The seed trains on ImageNet/BioSR-derived data for ~1 M iterations and "
+                "tests on BioSR, W2S and dSTORM; compare orderings, not absolute values.")
+
+    def seed002_scale(self) -> str:
+        return (f"{(self.cfg.lm.image_size or self.cfg.image_size)}² px, "
+                f"{self.cfg.train.settings('pi_ddpm')['steps']} training steps")
+
+    def seed002_eta_rows(self) -> dict[str, Any]:
+        from simart.reporting.seed002 import eta_rows
+
+        return eta_rows(self.cfg, self.cell_models("lm")) if "lm" in self.views else {}
+
+    def seed002_targets(self) -> list[str]:
+        out = []
+        if self.evaluated("lm", ("pi_ddpm", "pi_ddpm_plain", "unet")):
+            out += list(self.seed002_outputs().values())
+        if self.seed002_eta_rows():
+            out += self.figure_files("seed002_eta_ablation")
+        return out
+
+    # ------------------------------------------------------------------ seed 003
+    def seed003_outputs(self) -> dict[str, str]:
+        """Seed 003 Tables I and II (rule seed003_tables), by output name."""
+        base = f"{self.root}/tables/seed003_tables"
+        return {"md": f"{base}.md", "csv": f"{base}.csv", "ordering": f"{base}_ordering.csv"}
+
+    def seed003_cells(self) -> list[str]:
+        """The stm_cu111 cells seed 003's tables read (none when the dataset is off)."""
+        return self.dataset_cells("stm_cu111")
+
+    def seed003_claims(self) -> str:
+        return f"{self.root}/tables/claims_vs_measured_seed003.csv"
+
+    def seed003_context(self) -> str:
+        """What was run, for the caption of seed 003's tables (from the config only)."""
+        from simart.specs.hparams import resolve_hparams
+        from simart.specs.hparams_gan import degradation_noise
+
+        cfg, st = self.cfg, self.cfg.stm_cu111
+        size = st.image_size or cfg.image_size
+        steps = self.training_steps(self.cell_models("stm_cu111"))
+        steps_s = ", ".join(f"{m} {n}" for m, n in sorted(steps.items()))
+        noisy: dict[str, list[str]] = {}  # amplitudes -> models (one group when all agree)
+        for m in sorted(steps):
+            amp = degradation_noise(resolve_hparams(m, cfg.train.hparams(m, "stm_cu111")))
+            if amp:
+                noisy.setdefault(", ".join(f"{k} {v:g}" for k, v in amp.items()), []).append(m)
+        noise_s = "".join(
+            f" NOT as in the seed: the degradation generator (G_B, CycleGAN's F) of "
+            f"{', '.join(f'`{m}`' for m in models)} adds random STM scan noise to its output "
+            f"in training ({amps}; `simart/models/hparams_gan.py`, \"Stochastic degradation "
+            "generator\": without it none of the unpaired rows beat the blurry input in the "
+            "embedded run)." for amps, models in noisy.items())
+        return (f"Run: `stm_cu111` test split, {st.images_per_domain.test} images per domain "
+                f"of {size}² px ({st.images_per_domain.train} training maps per domain); "
+                f"training steps: {steps_s or 'none'}. The seed trains on its own simulated "
+                "set and applies the result to lab images; the scale differs, so compare "
+                f"directions and orderings before absolute values.{noise_s}")
+
+    def seed003_paths(self, subset: str) -> dict[str, Any]:
+        """{shard, predictions, cells} of one Fig. 3/4: first test shard of ``subset``, the
+        ablation rows' predictions of it, the cells (with the input's) that annotate it."""
+        if "stm_cu111" not in self.views:
+            return {"shard": "", "predictions": {}, "cells": {}}
+        v = self.views["stm_cu111"]
+        shard = v.shard_ids("test")[0]
+        return {
+            "shard": v.shard_path(subset, "test", shard, self.root),
+            "predictions": {m: f"{self.root}/predictions/stm_cu111/{m}/{shard}.h5"
+                            for m in self.evaluated("stm_cu111", S003_ABLATION)},
+            "cells": {m: self.cell("stm_cu111", subset, m)
+                      for m in self.evaluated("stm_cu111", ("noisy", *S003_ABLATION))},
+        }
+
+    def seed003_fig_title(self, fig: int, subset: str, what: str) -> str:
+        st = self.cfg.stm_cu111
+        return (f"Seed 003 Fig. {fig}: stm_cu111/{subset} test images "
+                f"({st.image_size or self.cfg.image_size}² px), first test shard ({what})")
+
+    def seed003_targets(self) -> list[str]:
+        out = []
+        if self.seed003_cells():
+            out.append(self.seed003_outputs()["md"])
+        return out
+
+    def seed003_figure_targets(self) -> list[str]:
+        out = []
+        if self.evaluated("stm_cu111", S003_ABLATION):
+            out += [p for fig in ("3_simulated", "4_experimental")
+                    for p in self.figure_files(f"seed003_fig{fig}")]
+        if self.seed003_cells():
+            out.append(self.seed003_claims())
+        return out
+
+    # ------------------------------------------------------------------ seed 004
+    def seed004_outputs(self) -> dict[str, str]:
+        """Seed 004 measurements from cond_ddpm's predictions (rule seed004_tables)."""
+        base = f"{self.root}/tables/seed004_cond_ddpm"
+        return {"md": f"{base}.md", "curve": f"{base}_curve.csv",
+                "uncertainty": f"{base}_uncertainty.csv"}
+
+    def seed004_inputs(self) -> dict[str, Any]:
+        """{preds: [per test shard], shards: [{mode: shard}]} of cond_ddpm on lm (empty when
+        it is not evaluated there)."""
+        if "lm" not in self.views or "cond_ddpm" not in self.cell_models("lm"):
+            return {}
+        v = self.views["lm"]
+        ids = self.eval_shard_ids("lm", "cond_ddpm")
+        return {"preds": [f"{self.root}/predictions/lm/cond_ddpm/{i}.h5" for i in ids],
+                "shards": [{s: v.shard_path(s, "test", i, self.root) for s in v.eval_subsets}
+                           for i in ids]}
+
+    def seed004_context(self) -> str:
+        """What was run, for the caption of seed 004's tables (from the config only)."""
+        cfg, lm = self.cfg, self.cfg.lm
+        hp = self.trained_hparams("cond_ddpm")
+        return (f"Run: `cond_ddpm` on the `lm` test split ({lm.images_per_mode.test} images "
+                f"per mode, {lm.image_size or cfg.image_size}² px), "
+                f"{cfg.train.settings('cond_ddpm')['steps']} training steps; sampling: "
+                f"{hp['sampler'].upper()} with {hp['steps']} steps, N = {hp['n_samples']} "
+                "samples averaged (the seed: DDPM over T = 200, N = 15).")
+
+    def seed004_curve(self) -> list[str]:
+        """The per-image DDPM-avg curve of rule seed004_tables (none without cond_ddpm)."""
+        return [self.seed004_outputs()["curve"]] if self.seed004_inputs() else []
+
+    def seed004_n_samples(self) -> int:
+        return int(self.trained_hparams("cond_ddpm")["n_samples"])
+
+    def seed004_scale(self) -> dict[str, str]:
+        out = self.scale("lm", S004_MODELS)
+        if "cond_ddpm" in out:
+            hp = self.trained_hparams("cond_ddpm")
+            out["cond_ddpm"] += (f", {hp['sampler'].upper()} {hp['steps']} steps, mean of "
+                                 f"N = {hp['n_samples']} samples")
+            out["cond_ddpm_single"] = self.scale("lm", ["cond_ddpm"])["cond_ddpm"] + (
+                f", {hp['sampler'].upper()} {hp['steps']} steps, one sample")
+        return out
+
+    def seed004_uncertainty_paths(self) -> dict[str, Any]:
+        """The first test shard's cond_ddpm prediction file and its {mode: test shard}."""
+        paths = self.seed004_inputs()
+        if not paths:
+            return {"pred": "", "shards": {}}
+        return {"pred": paths["preds"][0], "shards": paths["shards"][0]}
+
+    def seed004_distribution_stats(self) -> str:
+        return f"{self.root}/tables/seed004_distributions_stats.csv"
+
+    def seed004_claims(self) -> str:
+        return f"{self.root}/tables/claims_vs_measured_seed004.csv"
+
+    def seed004_targets(self) -> list[str]:
+        return [self.seed004_outputs()["md"]] if self.seed004_inputs() else []
+
+    def seed004_figure_targets(self) -> list[str]:
+        out = []
+        if self.evaluated("lm", S004_MODELS):
+            out += [*self.figure_files("seed004_distributions"),
+                    self.seed004_distribution_stats(), self.seed004_claims()]
+        if self.seed004_inputs():
+            out += [p for n in ("ddpm_avg", "uncertainty_maps")
+                    for p in self.figure_files(f"seed004_{n}")]
+        return out
+
+    # ------------------------------------------------------------------ reproduction report
+    def reproduction_outputs(self) -> dict[str, str]:
+        return {"md": f"{self.root}/reproduction_report.md",
+                "csv": f"{self.root}/tables/claims_vs_measured.csv"}
+
+    def reproduction_context(self) -> str:
+        """What was run, for the reproduction report's header (config; hardware is read
+        from the trainings' summary.json files by the script)."""
+        cfg = self.cfg
+        return (f"Config: image size {cfg.image_size}² px, hyper-parameter preset "
+                f"`{cfg.train.hparams_preset}`, default training steps "
+                f"{cfg.train.defaults.steps}; SIMART test images per modality: "
+                f"{cfg.simart.images_per_modality.test}; datasets {list(self.views)}.")
+
+    # ------------------------------------------------------------------ targets
+    def seed_targets(self) -> list[str]:
+        """The calibration's and the seeds' tables and figures this config can produce."""
+        return [*self.calibration_targets(), *self.seed000_tables_targets(),
+                *self.seed000_figure_targets(), *self.seed000_stats_targets(),
+                *self.seed001_targets(), *self.seed002_targets(),
+                *self.seed003_figure_targets(), *self.seed004_figure_targets()]
+
+    def claims_parts(self) -> list[str]:
+        """The per-seed claims_vs_measured tables this config produces (the reproduction
+        report's inputs)."""
+        return [t for t in self.seed_targets() if "/claims_vs_measured_" in t]
+
+    def figure_targets(self) -> list[str]:
+        """Every table and figure ``snakemake figures`` regenerates (and ``all`` builds)."""
+        agg = self.aggregate_outputs()
+        seeds = self.seed_targets()
+        claims = [t for t in seeds if "/claims_vs_measured_" in t]
+        return [
+            agg["csv"],
+            agg["md"],
+            self.stats_outputs()["md"],
+            *self.figure_files("fig1_artifacts"),
+            *self.seed003_targets(),
+            *self.seed004_targets(),
+            *seeds,
+            *(self.reproduction_outputs().values() if claims else []),
+        ]
+
+    def all_targets(self) -> list[str]:
+        """What rule ``all`` builds: every shard (with its table), every training, every
+        benchmark cell, every table and figure."""
+        return [*shard_outputs(self.shard_targets()), *training_outputs(self.all_trained()),
+                *self.all_cells(), *self.figure_targets()]
+
+
+def figure_targets(cfg: Config, root: str = "results") -> list[str]:
+    """Every table and figure target of ``cfg`` (:meth:`FigurePlan.figure_targets`)."""
+    return FigurePlan(cfg, root).figure_targets()

@@ -1,0 +1,131 @@
+"""The walk-throughs of docs/extending.md, each done for real on a tiny example through the
+files the page names: the function or class (here, in this file) and one entry of the
+specs' registry (here, through its public registration call).
+
+Each test removes its entry again, so that the registries are as shipped for other tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from pydantic import Field
+
+from simart.config import ConfigError, validate_config
+from simart.models.base import Batch, RestorationModel
+from simart.specs.hparam_types import HParams
+
+
+# ------------------------------------------------------------------------- a metric
+def max_error(x: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """The walk-through's metric: the largest absolute error per image."""
+    return (x - ref).abs().amax(dim=(1, 2, 3))
+
+
+@pytest.fixture()
+def added_metric():
+    from simart.specs.metrics import METRICS, Metric, register_metric
+
+    register_metric("max_error", Metric(f"{__name__}.max_error", "lower",
+                                        "largest absolute error", unit="image units"))
+    yield METRICS["max_error"]
+    del METRICS["max_error"]
+
+
+def test_add_a_metric_function_and_one_spec_entry(added_metric):
+    from simart.evaluation.aggregate import summarize
+    from simart.metrics import compute_metric_table
+
+    cfg = validate_config({"evaluate": {"metrics": ["psnr", "max_error"]},
+                           "stats": {"metrics": ["max_error"]}})
+    assert cfg.evaluate.metrics == ["psnr", "max_error"]
+    rng = np.random.default_rng(0)
+    clean = rng.uniform(0, 1, (3, 32, 32)).astype(np.float32)
+    pred = clean.copy()
+    pred[:, 5, 7] += np.array([0.1, 0.2, 0.3], np.float32)
+    table = compute_metric_table(pred, clean, metrics=cfg.evaluate.metrics)
+    np.testing.assert_allclose(table["max_error"], [0.1, 0.2, 0.3], rtol=1e-6)
+    cell = table.assign(dataset="simart", modality="SEM", model="m", status="ok", seconds=0.1,
+                        missing_reason="")
+    summary = summarize([cell], ["max_error"])
+    assert summary["max_error_mean"].iloc[0] == pytest.approx(0.2, rel=1e-6)
+
+
+def test_an_unregistered_metric_is_refused_by_the_config():
+    with pytest.raises(ConfigError, match="unknown metric 'max_error'"):
+        validate_config({"evaluate": {"metrics": ["max_error"]}})
+
+
+# -------------------------------------------------------------------------- a model
+class ScaleHParams(HParams):
+    """The walk-through's hyper-parameter class (a new family): one bounded number."""
+
+    scale: float = Field(gt=0, le=10)
+
+
+class ScaleNet(RestorationModel):
+    """The walk-through's model: a learned gain and offset on the input."""
+
+    name = "scale_net"
+
+    def __init__(self, **hparams):
+        super().__init__(**hparams)          # validated by ScaleHParams, kept in .hparams
+        self.gain = torch.nn.Parameter(torch.tensor(float(self.hparams["scale"])))
+        self.offset = torch.nn.Parameter(torch.tensor(0.0))
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return self.gain * y + self.offset
+
+    def training_step(self, batch: Batch, gen: torch.Generator):
+        loss = torch.nn.functional.mse_loss(self(batch.y), batch.x)
+        return loss, {"mse": loss.item()}
+
+
+@pytest.fixture()
+def added_model():
+    from simart.models import MODEL_REGISTRY
+    from simart.specs.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS, register_hparams
+    from simart.specs.models import MODELS, ModelSpec, register_model
+
+    spec = register_model(ModelSpec("scale_net", "cnn", f"{__name__}.ScaleNet", "Scale net",
+                                    hparams=f"{__name__}.ScaleHParams"))
+    register_hparams("scale_net", {"scale": 1.0}, {"scale": 2.0})
+    yield spec
+    for table in (MODELS, DEFAULT_HPARAMS, PAPER_HPARAMS, MODEL_REGISTRY):
+        table.pop("scale_net", None)
+
+
+def test_add_a_model_class_one_spec_entry_and_its_presets(added_model, tmp_path):
+    from simart.models import MODEL_REGISTRY, build_model
+    from simart.specs.models import model_applies
+    from simart.train.data import ArrayTrainData
+    from simart.train.loop import TrainSettings, load_trained, train
+
+    cfg = validate_config({"evaluate": {"models": ["noisy", "scale_net"]},
+                           "train": {"models": {"scale_net": {"steps": 5,
+                                                              "hparams": {"scale": 0.5}}}}})
+    assert cfg.train.hparams("scale_net") == {"scale": 0.5}
+    with pytest.raises(ConfigError, match="scale_net.*scale"):
+        validate_config({"train": {"models": {"scale_net": {"hparams": {"scale": -1.0}}}}})
+    assert all(model_applies("scale_net", d) for d in ("simart", "lm"))   # a CNN: everywhere
+
+    torch.manual_seed(0)
+    model = build_model("scale_net", cfg.train.hparams("scale_net"))
+    assert MODEL_REGISTRY["scale_net"] is ScaleNet and model.needs == ("x",)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.2, 0.8, (8, 16, 16))
+    data = ArrayTrainData(0.5 * x + 0.1, x)                 # the input: a gain and an offset
+    settings = TrainSettings.from_mapping({**cfg.train.settings("scale_net"), "batch_size": 4,
+                                           "patch_size": 16, "val_images": 4, "lr": 0.1,
+                                           "warmup_steps": 0, "device": "cpu", "seed": 1})
+    identity = {"model": "scale_net", "hparams": cfg.train.hparams("scale_net")}
+    summary = train(model, data, data, settings, tmp_path, identity=identity)
+    assert summary["steps"] == 5
+    restored = load_trained(tmp_path / "best.pt", expect_identity=identity)
+    assert isinstance(restored, ScaleNet)
+
+
+def test_an_unregistered_model_is_refused_by_the_config():
+    with pytest.raises(ConfigError, match="unknown model 'scale_net'"):
+        validate_config({"evaluate": {"models": ["scale_net"]}})

@@ -427,7 +427,7 @@ class FigurePlan(Plan):
         noise_s = "".join(
             f" NOT as in the seed: the degradation generator (G_B, CycleGAN's F) of "
             f"{', '.join(f'`{m}`' for m in models)} adds random STM scan noise to its output "
-            f"in training ({amps}; `simart/models/hparams_gan.py`, \"Stochastic degradation "
+            f"in training ({amps}; `simart/specs/hparams_gan.py`, \"Stochastic degradation "
             "generator\": without it none of the unpaired rows beat the blurry input in the "
             "embedded run)." for amps, models in noisy.items())
         return (f"Run: `stm_cu111` test split, {st.images_per_domain.test} images per domain "

@@ -173,10 +173,10 @@ class TrainStepper:
 
 def model_dataset(name: str) -> str | None:
     """The dataset with a forward operator (``simart``, then ``lm``) that ``name`` runs on
-    (``simart.data.datasets.model_applies``): the one whose parameters its physics terms /
+    (``simart.specs.models.model_applies``): the one whose parameters its physics terms /
     guidance read; None when it runs on neither."""
-    from simart.data.datasets import model_applies
     from simart.physics.dataset_ops import DATASETS_WITH_OPERATOR
+    from simart.specs.models import model_applies
 
     return next((d for d in DATASETS_WITH_OPERATOR if model_applies(name, d)), None)
 

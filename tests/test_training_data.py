@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from simart.config import ConfigError, validate_config
-from simart.data.datasets import dataset_views, model_applies
+from simart.data.datasets import dataset_views
 from simart.data.shards import Shard, write_shard
 from simart.provenance import shard_fingerprint
+from simart.specs.models import model_applies
 from simart.train.shard_data import ShardTrainData, realisation, second_realisation
 
 CFG = validate_config({

@@ -13,18 +13,13 @@ from __future__ import annotations
 
 import math
 import os
-import types
-import typing
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     create_model,
     field_validator,
     model_validator,
@@ -40,6 +35,7 @@ from simart.specs.sources import PROCEDURAL_KINDS
 from simart.specs.stem_lattice import SEED_SPLIT
 from simart.specs.stem_lattice import effective_specs as stem_lattice_specs
 from simart.specs.stm_cu111 import effective_specs as stm_cu111_specs
+from simart.specs.strict import Strict
 from simart.specs.training import ModelTrainSettings
 
 SPLITS = ("train", "val", "test")
@@ -48,45 +44,6 @@ SPLITS = ("train", "val", "test")
 
 class ConfigError(ValueError):
     """A configuration value is missing, unknown or out of range."""
-
-
-def _allows_bool(annotation: Any) -> bool:
-    """Whether a field of this type may hold true/false anywhere (nested models: they check
-    their own fields)."""
-    if annotation is bool or annotation is Any:
-        return True
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return True
-    return any(_allows_bool(a) for a in typing.get_args(annotation)
-               if not isinstance(a, str | int | float | types.NoneType))
-
-
-def _find_bool(v: Any, path: str = "") -> str | None:
-    if isinstance(v, bool):
-        return path
-    items = v.items() if isinstance(v, Mapping) else \
-        enumerate(v) if isinstance(v, list | tuple) else ()
-    for k, x in items:
-        found = _find_bool(x, f"{path}.{k}" if path else str(k))
-        if found is not None:
-            return found
-    return None
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_bool_for_numbers(cls, v: Any, info: ValidationInfo) -> Any:
-        # pydantic reads true/false as 1/0 in a number field: `seed: true` is a mistake
-        field = cls.model_fields.get(info.field_name or "")
-        if field is not None and not _allows_bool(field.annotation):
-            where = _find_bool(v)
-            if where is not None:
-                raise ValueError(f"true/false is not allowed{' at ' + where if where else ''} "
-                                 "(a number or a name is expected)")
-        return v
 
 
 def _fractions(v: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -109,7 +66,7 @@ Fractions = Annotated[tuple[float, float, float], AfterValidator(_fractions)]
 ProceduralKinds = Annotated[list[str] | None, AfterValidator(_kinds)]
 
 
-class SourcesConfig(_Strict):
+class SourcesConfig(Strict):
     n_sources: int = Field(48, ge=3, le=10_000_000)
     split_fractions: Fractions = (0.75, 0.125, 0.125)
     procedural_kinds: ProceduralKinds = None
@@ -117,13 +74,13 @@ class SourcesConfig(_Strict):
     user_dir: str | None = None
 
 
-class SplitCounts(_Strict):
+class SplitCounts(Strict):
     train: int = Field(96, ge=1, le=100_000_000)
     val: int = Field(16, ge=1, le=100_000_000)
     test: int = Field(16, ge=1, le=100_000_000)
 
 
-class SimartConfig(_Strict):
+class SimartConfig(Strict):
     modalities: list[Literal["AFM", "TEM", "SEM", "STEM"]] = ["AFM", "TEM", "SEM", "STEM"]
     images_per_modality: SplitCounts = SplitCounts()
     shard_size: int = Field(16, ge=1, le=100_000)
@@ -180,7 +137,7 @@ DatasetName = Literal["simart", "stem_lattice", "stm_cu111", "lm"]
 _NAME = r"^[a-z][a-z0-9_]*$"
 
 
-class VariantConfig(_Strict):
+class VariantConfig(Strict):
     """An evaluation variant: the trained ``model`` sampled with other ``sampling`` options
     (``set_sampling`` of the model: steps, sampler, guidance strength, samples averaged)."""
 
@@ -188,7 +145,7 @@ class VariantConfig(_Strict):
     sampling: dict[str, Any] = Field(default_factory=dict)
 
 
-class EvaluateConfig(_Strict):
+class EvaluateConfig(Strict):
     # Classical baselines other than `noisy` run on simart only (they need its operators'
     # parameters); `noisy` and the learned models run on every dataset of `datasets`.
     models: list[ModelName] = list(CLASSICAL_MODELS)
@@ -259,7 +216,7 @@ _OVERRIDE_FIELDS = {k: ((Annotated[f.annotation, *f.metadata] if f.metadata else
                     for k, f in ModelTrainSettings.model_fields.items()}
 
 
-class ModelTrainConfig(create_model("_ModelTrainBase", __base__=_Strict, **_OVERRIDE_FIELDS)):
+class ModelTrainConfig(create_model("_ModelTrainBase", __base__=Strict, **_OVERRIDE_FIELDS)):
     """One learned model: overrides of train.defaults + its hyper-parameters (a dict of
     simart.specs.hparams.DEFAULT_HPARAMS keys)."""
 
@@ -268,7 +225,7 @@ class ModelTrainConfig(create_model("_ModelTrainBase", __base__=_Strict, **_OVER
     dataset_hparams: dict[DatasetName, dict[str, Any]] = Field(default_factory=dict)
 
 
-class TrainConfig(_Strict):
+class TrainConfig(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"   # auto: CUDA when present
     deterministic: bool = True    # bit-reproducible (resume = same weights), slower on GPU
     threads: int = Field(1, ge=0, le=1024)            # torch threads per job (0 = torch's)
@@ -326,7 +283,7 @@ class TrainConfig(_Strict):
         return out
 
 
-class StatsConfig(_Strict):
+class StatsConfig(Strict):
     """Statistics (docs/metrics.md): each model against ``reference_model`` (or all pairs), per dataset x modality
     x metric: Mood, paired t, Wilcoxon, Holm, bootstrap CIs."""
 
@@ -342,7 +299,7 @@ class StatsConfig(_Strict):
         return _unique_list(v)
 
 
-class FiguresConfig(_Strict):
+class FiguresConfig(Strict):
     example_index: int = Field(0, ge=0)
     # restored columns of Fig. 1 (those evaluated on simart; the noisy input is "Degraded")
     fig1_models: list[ModelName] = ["noisy", "wiener", "bm3d", "tip_erosion", "unet", "pcsd"]
@@ -354,7 +311,7 @@ class FiguresConfig(_Strict):
     dpi: int = Field(150, ge=50, le=1200)
 
 
-class MaterialSplit(_Strict):
+class MaterialSplit(Strict):
     """Materials (CIF file stems) of each split of the stem_lattice dataset."""
 
     train: list[str] = Field(min_length=1)
@@ -373,7 +330,7 @@ def _check_dataset_params(section: str, check) -> None:
         raise ConfigError(str(exc) if "config key" in str(exc) else f"{section}: {exc}") from None
 
 
-class StemLatticeConfig(_Strict):
+class StemLatticeConfig(Strict):
     """Dataset stem_lattice: STEM images from CIF files x CDN levels (seed 001; docs/dataset.md)."""
 
     enabled: bool = True
@@ -414,7 +371,7 @@ class StemLatticeConfig(_Strict):
         return self
 
 
-class StmCu111Config(_Strict):
+class StmCu111Config(Strict):
     """Dataset stm_cu111: Cu(111) LDOS maps, blurry and experimental-like domains (docs/dataset.md)."""
 
     enabled: bool = True
@@ -435,7 +392,7 @@ class StmCu111Config(_Strict):
         return self
 
 
-class LMConfig(_Strict):
+class LMConfig(Strict):
     """Dataset lm: widefield / confocal fluorescence + Poisson noise (seed 002; docs/dataset.md)."""
 
     enabled: bool = True
@@ -458,7 +415,7 @@ class LMConfig(_Strict):
         return self
 
 
-class Config(_Strict):
+class Config(Strict):
     seed: int = Field(20261121, ge=0, le=2**63 - 1)
     image_size: int = Field(128, ge=16, le=8192)
     sources: SourcesConfig = SourcesConfig()

@@ -40,12 +40,7 @@ from dataclasses import dataclass
 
 from simart.config import SPLITS, Config
 from simart.data.sharding import n_shards_for
-from simart.specs.models import (  # noqa: F401  (the rules' and the loop's API)
-    DATASETS,
-    is_joint,
-    model_applies,
-    unpaired_fields,
-)
+from simart.specs.models import is_joint
 
 # Unpaired training pools (Batch.u / Batch.xu) per dataset: field -> the subset whose
 # training shards fill it (stm_cu111: experimental-like maps, the unpaired clean domain).

@@ -19,9 +19,6 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from simart.data.sharding import n_shards_for  # noqa: F401  (the rules' import)
-from simart.specs.params import check_specs, merge_specs  # noqa: F401  (the datasets' import)
-
 SPLIT_ID = {"train": 0, "val": 1, "test": 2}
 SEED_MAX = 2**62
 

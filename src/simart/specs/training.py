@@ -22,14 +22,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     StrictBool,
-    ValidationInfo,
     create_model,
-    field_validator,
 )
+
+from simart.specs.strict import Strict
 
 __all__ = ["RUN_SETTINGS", "ModelTrainSettings", "TrainSettings"]
 
@@ -47,25 +46,10 @@ def _betas(v: tuple[float, float]) -> tuple[float, float]:
 Betas = Annotated[tuple[float, float], AfterValidator(_betas)]
 
 
-class _Settings(BaseModel):
-    """Strict: unknown keys refused, frozen, no inf / nan, true/false only for flags."""
+class _Settings(Strict):
+    """Strict (:class:`simart.specs.strict.Strict`), and no inf / nan."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_bool_for_numbers(cls, v: Any, info: ValidationInfo) -> Any:
-        # pydantic reads true/false as 1/0 in a number field: `steps: true` is a mistake
-        field = cls.model_fields.get(info.field_name or "")
-        if field is None or field.annotation is bool:
-            return v
-        items = v if isinstance(v, list | tuple) else ()
-        where = "" if isinstance(v, bool) else next(
-            (str(k) for k, x in enumerate(items) if isinstance(x, bool)), None)
-        if where is not None:
-            raise ValueError(f"true/false is not allowed{' at ' + where if where else ''} "
-                             "(a number or a name is expected)")
-        return v
 
 
 class TrainSettings(_Settings):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from simart.config import LEARNED_MODELS, Config
-from simart.data.datasets import model_applies
+from simart.specs.models import model_applies
 from simart.workflow.checks import shard_outputs, training_outputs
 from simart.workflow.plan import DATASET_NAMES, Plan
 

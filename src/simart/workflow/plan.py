@@ -24,7 +24,8 @@ import os
 from typing import Any
 
 from simart.config import LEARNED_MODELS, SPLITS, Config, n_shards
-from simart.data.datasets import MODEL_UNPAIRED, dataset_views, model_applies, unpaired_fields
+from simart.data.datasets import MODEL_UNPAIRED, dataset_views
+from simart.specs.models import model_applies, unpaired_fields
 
 #: every dataset name a wildcard ``{dataset}`` may take
 DATASET_NAMES = ("simart", "stem_lattice", "stm_cu111", "lm")
@@ -94,7 +95,7 @@ class Plan:
 
     @staticmethod
     def _ids(counts: Any, split: str, shard_size: int) -> list[str]:
-        from simart.simulate.dataset_common import n_shards_for
+        from simart.data.sharding import n_shards_for
 
         return [f"{i:04d}" for i in range(n_shards_for(getattr(counts, split), shard_size))]
 

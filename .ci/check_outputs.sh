@@ -18,15 +18,15 @@ for f in results/models/simart/TEM/unet/summary.json results/models/lm/all/cond_
          results/metrics/stem_lattice/L5/n2v.parquet results/metrics/stm_cu111/experimental/pdanet.parquet; do
   test -s "$f" || { echo "missing output: $f"; exit 1; }
 done
-for f in results/tables/seed003_tables.md results/tables/seed004_cond_ddpm.md; do
+for f in results/tables/pdanet_tables.md results/tables/condddpm_cond_ddpm.md; do
   test -s "$f" || { echo "missing output: $f"; exit 1; }
   cat "$f"
 done
-# one output of each family of paper tables/figures (seed 000 tables, Figs. 4 and 6, seeds 001
-# and 004) and the reproduction report; the run above already required every target of `all`
-for f in results/reproduction_report.md results/tables/seed000_table2.md \
+# one output of each family of paper tables/figures (the PCSD paper tables, Figs. 4 and 6, the PINNED
+# and conditional-DDPM papers) and the reproduction report; the run above already required every target of `all`
+for f in results/reproduction_report.md results/tables/pcsd_table2.md \
          results/figures/fig4_cross_modal.png results/figures/fig6_statistics.png \
-         results/figures/seed001_noise_curves.png results/figures/seed004_uncertainty_maps.png; do
+         results/figures/pinned_noise_curves.png results/figures/condddpm_uncertainty_maps.png; do
   test -s "$f" || { echo "missing output: $f"; exit 1; }
 done
 ls results/figures results/tables
@@ -62,7 +62,7 @@ cp -p /tmp/simart_cell.bak "$cell"
 sed -n '/^Job stats/,/^total/p' /tmp/simart_cellplan.txt | head -20
 grep -qE "^aggregate_metrics +1$" /tmp/simart_cellplan.txt
 # nothing upstream, and no figure or table that does not show TEM's Wiener row
-if grep -E "^(train_model|predict_shard|score_shard|metrics_cell|simulate_shard|fig3_|fig4_|seed001_|seed002_|seed003_|seed004_|fig_seed)" \
+if grep -E "^(train_model|predict_shard|score_shard|metrics_cell|simulate_shard|fig3_|fig4_|pinned_|piddpm_|pdanet_|condddpm_|fig_piddpm_|fig_pdanet_|fig_condddpm_)" \
     /tmp/simart_cellplan.txt; then echo "replanned jobs that do not read the changed cell"; exit 1; fi
 $B/snakemake --cores 2 -n "${CONF[@]}" 2>&1 | grep -q "Nothing to be done"
 

@@ -175,8 +175,8 @@ def model_dataset(name: str) -> str | None:
     """The dataset with a forward operator (``simart``, then ``lm``) that ``name`` runs on
     (``simart.specs.models.model_applies``): the one whose parameters its physics terms /
     guidance read; None when it runs on neither."""
-    from simart.physics.dataset_ops import DATASETS_WITH_OPERATOR
     from simart.specs.models import model_applies
+    from simart.specs.operators import OPERATOR_DATASETS as DATASETS_WITH_OPERATOR
 
     return next((d for d in DATASETS_WITH_OPERATOR if model_applies(name, d)), None)
 
@@ -198,7 +198,7 @@ def sample_image_params(dataset: str, subset: str, rng: np.random.Generator
                         ) -> dict[str, float | int]:
     """One image's ``Batch.params`` entry drawn from the physics samplers, as the data
     carries it (:func:`simart.physics.dataset_ops.image_params`; simart: the modality's
-    ``DEFAULT_PARAM_SPECS`` + noise, the STEM scan seed, ``modality_code``; lm:
+    ``DEFAULT_PARAM_SPECS`` + noise, the STEM scan seed, ``operator_code``; lm:
     ``LM_PARAM_SPECS``, log-uniform where the simulator draws so, ``confocal``)."""
     from simart.physics.dataset_ops import image_params
 
@@ -207,8 +207,8 @@ def sample_image_params(dataset: str, subset: str, rng: np.random.Generator
 
         spec = {**physics.DEFAULT_PARAM_SPECS[subset], **physics.DEFAULT_PARAM_SPECS["noise"]}
         row: dict[str, float | int] = physics.sample_params(spec, rng)
-        if subset == "STEM":
-            row["scan_seed"] = int(rng.integers(2**31))
+        for name in physics.operator(subset).seed_params:
+            row[name] = int(rng.integers(2**31))
     elif dataset == "lm":
         from simart.simulate.dataset_common import sample_specs
         from simart.specs.lm import LM_LOG_UNIFORM, LM_PARAM_SPECS

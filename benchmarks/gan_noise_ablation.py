@@ -11,7 +11,7 @@ experimental training shards) into a temporary folder -- ``results/`` is not tou
 and prints, per (model, noise on/off, seed), the mean and median test PSNR gain of best.pt
 (and of the last step) over the blurry input, paired per image, on the blurry test split.
 The first seed is the config's (the embedded run's model: the same numbers as
-``results/tables/seed003_tables.md``). CPU, one thread: ~1 min per training.
+``results/tables/pdanet_tables.md``). CPU, one thread: ~1 min per training.
 """
 
 from __future__ import annotations

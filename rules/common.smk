@@ -16,8 +16,8 @@ from simart.workflow.figures_plan import (  # noqa: E402
     S002_MODELS,
     S003_ABLATION,
     S004_MODELS,
-    SEED000_FIG6_HIGHLIGHT,
-    SEED000_FIG6_METRICS,
+    PCSD_FIG6_HIGHLIGHT,
+    PCSD_FIG6_METRICS,
     FigurePlan,
 )
 from simart.workflow.plan import flat_paths  # noqa: E402
@@ -46,10 +46,10 @@ def report_figure(name, caption, category, subcategory):
                    subcategory=subcategory) for p in PLAN.figure_files(name)]
 
 
-# one seed 000 table marked for --report (key: simart.reporting.seed000.OUTPUTS name)
-def seed000_table(name, key):
-    return report(PLAN.seed000_tables_outputs()[key], caption=f"../report/seed000_{name}.rst",
-                  category="Seed 000", subcategory="Tables")
+# one PCSD-paper table marked for --report (key: simart.reporting.pcsd.OUTPUTS name)
+def pcsd_table(name, key):
+    return report(PLAN.pcsd_tables_outputs()[key], caption=f"../report/pcsd_{name}.rst",
+                  category="The PCSD paper", subcategory="Tables")
 
 
 # {name: benchmark file pattern} of every parsed workflow step that records one

@@ -1,10 +1,10 @@
-# Seed 000 Fig. 1, seed 003's and seed 004's tables, the reproduction report and the
+# PCSD paper Fig. 1, the PDA-Net paper's and the conditional-DDPM paper's tables, the reproduction report and the
 # `figures` target. What each reads and every table/figure target of the config:
 # simart.workflow.figures_plan (FigurePlan.figure_targets, the one list of them).
 
 
 rule fig1_artifacts:
-    """Seed 000 Fig. 1: clean / degraded / restored per modality (first test shard)."""
+    """PCSD paper Fig. 1: clean / degraded / restored per modality (first test shard)."""
     input:
         flat_paths(PLAN.fig1_inputs()),
     output:
@@ -24,50 +24,50 @@ rule fig1_artifacts:
         "../workflow_scripts/fig1_artifacts.py"
 
 
-rule seed003_tables:
-    """Seed 003 Tables I and II (stm_cu111 blurry / experimental) beside the seed's claims,
-    with a step-by-step check of the seed's ablation ordering."""
+rule pdanet_tables:
+    """PDA-Net paper Tables I and II (stm_cu111 blurry / experimental) beside the paper's claims,
+    with a step-by-step check of the paper's ablation ordering."""
     input:
-        PLAN.seed003_cells(),
+        PLAN.pdanet_cells(),
     output:
-        **PLAN.seed003_outputs(),
+        **PLAN.pdanet_outputs(),
     log:
-        f"{R}/logs/seed003_tables.log",
+        f"{R}/logs/pdanet_tables.log",
     benchmark:
-        f"{R}/benchmarks/seed003_tables.tsv"
+        f"{R}/benchmarks/pdanet_tables.tsv"
     params:
-        code=code("seed003_tables.py"),  # the library code it runs
+        code=code("pdanet_tables.py"),  # the library code it runs
         data_range=CFG.evaluate.data_range,
-        context=PLAN.seed003_context(),
+        context=PLAN.pdanet_context(),
     resources:
         **small_job(mem_mb=2000, runtime=15),
     script:
-        "../workflow_scripts/seed003_tables.py"
+        "../workflow_scripts/pdanet_tables.py"
 
 
-rule seed004_tables:
-    """Seed 004: DDPM-avg vs a single sample and vs N, uncertainty on edges vs flat."""
+rule condddpm_tables:
+    """The conditional-DDPM paper: DDPM-avg vs a single sample and vs N, uncertainty on edges vs flat."""
     input:
-        lambda wc: flat_paths(PLAN.seed004_inputs()),
+        lambda wc: flat_paths(PLAN.condddpm_inputs()),
     output:
-        **PLAN.seed004_outputs(),
+        **PLAN.condddpm_outputs(),
     log:
-        f"{R}/logs/seed004_tables.log",
+        f"{R}/logs/condddpm_tables.log",
     benchmark:
-        f"{R}/benchmarks/seed004_tables.tsv"
+        f"{R}/benchmarks/condddpm_tables.tsv"
     params:
-        code=code("seed004_tables.py"),  # the library code it runs
-        paths=PLAN.seed004_inputs(),
+        code=code("condddpm_tables.py"),  # the library code it runs
+        paths=PLAN.condddpm_inputs(),
         data_range=CFG.evaluate.data_range,
-        context=PLAN.seed004_context(),
+        context=PLAN.condddpm_context(),
     resources:
         **small_job(mem_mb=2000, runtime=15),
     script:
-        "../workflow_scripts/seed004_tables.py"
+        "../workflow_scripts/condddpm_tables.py"
 
 
 rule reproduction_report:
-    """Every claimed number of the seeds beside our measurement (Markdown + CSV)."""
+    """Every claimed number of the papers beside our measurement (Markdown + CSV)."""
     input:
         parts=lambda wc: PLAN.claims_parts(),
         summaries=lambda wc: PLAN.training_summaries(),

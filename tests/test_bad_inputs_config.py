@@ -93,7 +93,7 @@ CONFIG_CASES = [
     ("simart.shard_size", 0, ["0", "greater than or equal to 1"]),
     ("simart.dtype", "float64", ["float64"]),
     ("simart.compression", "zip", ["zip"]),
-    ("simart.param_preset", "paper", ["simart.param_preset", "paper", "calibrated", "seed000"]),
+    ("simart.param_preset", "paper", ["simart.param_preset", "paper", "calibrated", "pcsd"]),
     ("simart.calibration_images", 0, ["simart.calibration_images", "0"]),
     ("simart.params.TEM", {"amplitude_contrast": [0.1, 1.5]},
      ["simart.params.TEM.amplitude_contrast", "1.5", "fraction"]),

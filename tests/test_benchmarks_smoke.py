@@ -57,6 +57,6 @@ def test_synthetic_batch_fills_what_each_model_reads(bench_models):
             assert (getattr(b, field) is not None) == (field in cls.needs), (name, field)
     pcsd = timing.synthetic_batch(MODEL_REGISTRY["pcsd"], 4, 8)
     assert pcsd.subset.tolist() == [0, 1, 2, 3]   # one image per SIMART modality
-    assert pcsd.params["modality_code"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert pcsd.params["operator_code"].tolist() == [0.0, 1.0, 2.0, 3.0]
     pi = timing.synthetic_batch(MODEL_REGISTRY["pi_ddpm"], 2, 8)
     assert pi.params["confocal"].tolist() == [0.0, 1.0] and "na" in pi.params

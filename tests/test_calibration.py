@@ -19,7 +19,7 @@ from simart.simulate.sources import build_catalog, render_source
 from simart.specs.modalities import (
     CLEAN_FEATURE_PX,
     DEFAULT_PARAM_SPECS,
-    SEED000_PIXEL_SIZE_NM,
+    PCSD_PIXEL_SIZE_NM,
     clean_feature_px,
     default_param_specs,
 )
@@ -85,18 +85,18 @@ def test_pixel_sizes_scale_with_the_image_size_and_config_values_are_used_as_giv
     assert param_specs(cfg, "SEM")["pixel_size_nm"] == [1.0, 2.0]
 
 
-def test_the_seed000_preset_keeps_the_seeds_distributions():
+def test_the_pcsd_preset_keeps_the_papers_distributions():
     for size in SIZES:
-        tem = default_param_specs("TEM", size, "seed000")
-        stem = default_param_specs("STEM", size, "seed000")
+        tem = default_param_specs("TEM", size, "pcsd")
+        stem = default_param_specs("STEM", size, "pcsd")
         assert tem["amplitude_contrast"] == 0.0
         assert stem["aperture_mrad"] == [0.0, 10.0]
         assert tem["defocus_nm"] == [-100.0, 100.0] and tem["cs_mm"] == [0.1, 2.0]
         assert default_param_specs("TEM", size)["defocus_nm"] == [20.0, 100.0]  # underfocus
         for m in MODALITIES:
-            assert default_param_specs(m, size, "seed000")["pixel_size_nm"] == \
-                SEED000_PIXEL_SIZE_NM[m]
-    cfg = validate_config({"simart": {"param_preset": "seed000"}})
+            assert default_param_specs(m, size, "pcsd")["pixel_size_nm"] == \
+                PCSD_PIXEL_SIZE_NM[m]
+    cfg = validate_config({"simart": {"param_preset": "pcsd"}})
     assert param_specs(cfg, "TEM")["amplitude_contrast"] == 0.0
     assert param_specs(validate_config({}), "TEM")["amplitude_contrast"] == [0.07, 0.2]
 
@@ -106,9 +106,10 @@ def test_blur_px_definitions():
     assert sev.blur_px("SEM", p, 128) == pytest.approx(3.0)
     # STEM's Gaussian-equivalent width reads a Gaussian transfer as its sigma
     from simart.physics.sem import gaussian_transfer
+    from simart.physics.stem import gaussian_equivalent_sigma_px
 
-    k, t = sev._axis_transfer(gaussian_transfer(1.5, 0.5, (256, 256)))
-    assert sev._HALF / sev._first_below(t, k, 0.5) == pytest.approx(3.0, rel=0.01)
+    sigma = gaussian_equivalent_sigma_px(gaussian_transfer(1.5, 0.5, (256, 256)))
+    assert sigma == pytest.approx(3.0, rel=0.01)
     # a wide source dominates the probe: sigma_p / px
     stem = {"pixel_size_nm": 0.1, "probe_sigma_nm": 0.3, "aperture_mrad": 30.0,
             "defocus_nm": 0.0, "cs_mm": 0.0}

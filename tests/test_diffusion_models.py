@@ -18,6 +18,7 @@ from simart.models import diffusion as D
 from simart.physics.dataset_ops import stack_params
 from simart.specs.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS, resolve_hparams
 from simart.specs.hparams_diffusion import PCSD_ABLATIONS
+from simart.specs.operators import operator_code
 
 DIFFUSION = ["pcsd", *PCSD_ABLATIONS, "pi_ddpm", "pi_ddpm_plain", "cond_ddpm"]
 MAIN = ["pcsd", "pi_ddpm", "cond_ddpm"]
@@ -45,6 +46,7 @@ def simart_params(modality: str, b: int) -> dict[str, torch.Tensor]:
     row = {k: (sum(v) / 2 if isinstance(v, list) else float(v)) for k, v in spec.items()}
     if modality == "STEM":
         row["scan_seed"] = 7
+    row["operator_code"] = float(operator_code(modality))  # as the data carries it
     return stack_params([row] * b)
 
 
@@ -54,6 +56,7 @@ def lm_params(b: int, confocal: bool = False) -> dict[str, torch.Tensor]:
     row = {k: (sum(v) / 2 if isinstance(v, list) else float(v))
            for k, v in LM_PARAM_SPECS.items()}
     row["confocal"] = float(confocal)
+    row["operator_code"] = float(operator_code("confocal" if confocal else "widefield"))
     return stack_params([row] * b)
 
 
@@ -105,7 +108,7 @@ def test_paper_parameter_counts():
             return n_parameters(build_model(name, {**PAPER_HPARAMS[name], "lambda_perc": 0.0}
                                             if name.startswith("pcsd") else PAPER_HPARAMS[name]))
 
-    # seed 000 Table 6: PCSD ~48.7 M parameters
+    # the PCSD paper Table 6: PCSD ~48.7 M parameters
     assert abs(count("pcsd") / 48.7e6 - 1) < 0.01
     assert count("pcsd_no_modality") == count("pcsd") - 4 * 128
     assert 5e6 < count("pi_ddpm") < 2e7
@@ -400,7 +403,7 @@ def test_set_sampling_validates_options():
     with pytest.raises(ValueError, match="runs all T"):
         build_model("pcsd").set_sampling(sampler="ddpm", steps=50)
     with pytest.raises(ValueError, match="unknown sampling options"):
-        build_model("cond_ddpm").set_sampling(eta=0.5)   # no guidance in seed 004
+        build_model("cond_ddpm").set_sampling(eta=0.5)   # no guidance in the conditional-DDPM paper
     with pytest.raises(ValueError, match="no sampling options"):
         build_model("unet").set_sampling(steps=3)
 

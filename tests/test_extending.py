@@ -129,3 +129,96 @@ def test_add_a_model_class_one_spec_entry_and_its_presets(added_model, tmp_path)
 def test_an_unregistered_model_is_refused_by_the_config():
     with pytest.raises(ConfigError, match="unknown model 'scale_net'"):
         validate_config({"evaluate": {"models": ["scale_net"]}})
+
+
+# ----------------------------------------------------------------------- an operator
+from simart.physics.operators import Operator
+
+
+class BoxBlur(Operator):
+    """The walk-through's operator: a 3x3 box blur of strength ``mix`` (linear), made with
+    the same FFT filtering as the shipped operators, so its transfer function is exact."""
+
+    name = "BOX"
+    blur_label = "box half-width times mix (px)"
+
+    def A(self, x, params, *, seeds=None):
+        from simart.physics.common import check_image, fft_padded_shape, filter_images, param_array
+
+        b, h, w = check_image(x)
+        mix = param_array(params, "mix", b, "BOX")
+        shape = fft_padded_shape((h, w))
+        q = np.stack([self._transfer({"mix": m}, shape, (h, w)).real[: h + 1, : w + 1]
+                      for m in mix])
+        return filter_images(x, q[:, None])
+
+    def _transfer(self, p, shape, image_shape):
+        ky = np.fft.fftfreq(shape[0])[:, None]
+        kx = np.fft.fftfreq(shape[1])[None, :]
+        box = ((1 + 2 * np.cos(2 * np.pi * ky)) * (1 + 2 * np.cos(2 * np.pi * kx)) / 9.0)
+        return (1 - p["mix"]) + p["mix"] * box + 0j
+
+    def blur_px(self, params, image_size):
+        return float(params["mix"])
+
+
+@pytest.fixture()
+def added_operator():
+    from simart.physics import operators as ops_mod
+    from simart.specs.modalities import DEFAULT_PARAM_SPECS, PARAM_BOUNDS, register_modality_params
+    from simart.specs.operators import OPERATORS, OperatorSpec, register_operator
+
+    register_operator(OperatorSpec("BOX", "simart", f"{__name__}.BoxBlur"))
+    register_modality_params("BOX", {"mix": [0.5, 1.0], "pixel_size_nm": [1.0, 2.0]},
+                             {"mix": (0.0, 1.0, "fraction")})
+    yield
+    OPERATORS.pop("BOX")
+    DEFAULT_PARAM_SPECS.pop("BOX")
+    PARAM_BOUNDS.pop("mix")
+    ops_mod._INSTANCES.pop("BOX", None)
+
+
+def test_add_an_operator_class_one_registry_entry_and_its_parameter_table(added_operator,
+                                                                          tmp_path):
+    from simart.data.shards import Shard
+    from simart.physics.dataset_ops import forward_batch, image_params, stack_params
+    from simart.restore.classical import CLASSICAL_MODELS, NotApplicableError
+    from simart.restore.oracle import WIENER_ORACLE, oracle_method, oracle_restore
+    from simart.simulate.simart_dataset import build_shard
+    from simart.simulate.sources import build_catalog
+
+    # the config lists it among the SIMART modalities (by default: all) and checks its table
+    raw = {"seed": 3, "image_size": 32,
+           "sources": {"n_sources": 8, "split_fractions": [0.5, 0.25, 0.25]},
+           "simart": {"images_per_modality": {"train": 4, "val": 4, "test": 4},
+                      "shard_size": 4, "params": {"BOX": {"mix": [0.6, 0.9]}}}}
+    cfg = validate_config(raw)
+    assert cfg.simart.modalities[-1] == "BOX"
+    with pytest.raises(ConfigError, match=r"simart\.params\.BOX\.mix"):
+        validate_config({**raw, "simart": {**raw["simart"], "params": {"BOX": {"mix": 2.0}}}})
+    # the dataset builder simulates it (parameters, noise, severity columns)
+    s = cfg.sources
+    catalog = build_catalog(s.n_sources, cfg.seed, procedural_kinds=s.procedural_kinds,
+                            use_skimage=s.use_skimage, user_dir=s.user_dir,
+                            split_fractions=tuple(s.split_fractions))
+    table = build_shard(cfg, catalog, "BOX", "test", 0, tmp_path / "box.h5")
+    assert table["mix"].between(0.6, 0.9).all() and (table["blur_px"] == table["mix"]).all()
+    with Shard(tmp_path / "box.h5") as sh:
+        clean, degraded = sh.clean(), sh.degraded()
+    row = table.iloc[0].to_dict()
+    # Wiener and Richardson-Lucy apply (it has a transfer function); Wiener beats the input
+    # (50 RL iterations on this mild blur amplify the noise: no claim for RL)
+    mse = lambda a: float(np.mean((a - clean[0]) ** 2))
+    for model in ("wiener", "richardson_lucy"):
+        out = CLASSICAL_MODELS[model](degraded[0], "BOX", row)
+        assert np.isfinite(out).all() and out.shape == clean[0].shape, model
+    assert mse(CLASSICAL_MODELS["wiener"](degraded[0], "BOX", row)) < mse(degraded[0])
+    assert mse(oracle_restore(clean[0], degraded[0], "BOX", row)) < mse(degraded[0])
+    assert oracle_method("BOX") == WIENER_ORACLE
+    with pytest.raises(NotApplicableError, match="AFM"):
+        CLASSICAL_MODELS["tip_erosion"](degraded[0], "BOX", row)
+    # training and guidance find its operator through the image's operator_code
+    p = image_params("simart", "BOX", row)
+    x = torch.from_numpy(clean[:1])[:, None].double()
+    want = BoxBlur().A(x, {"mix": torch.tensor([row["mix"]], dtype=torch.float64)})
+    torch.testing.assert_close(forward_batch(x, stack_params([p])), want, atol=0, rtol=0)

@@ -107,7 +107,7 @@ def test_registry_and_hparams():
     assert MODEL_REGISTRY["pix2pix"].needs == ("x",)
     for name in PDA_MODELS:
         assert MODEL_REGISTRY[name].needs == ("xu", "u")
-    # the seed's weights (seed 003 §IV-C)
+    # the paper's weights (the PDA-Net paper §IV-C)
     for name in PDA_MODELS:
         h = PAPER_HPARAMS[name]
         assert h["lambda_d"] == h["lambda_b"] == h["lambda_cyc"] == h["lambda_da"] == 1.0
@@ -371,7 +371,7 @@ def test_missing_unpaired_field_is_a_clear_error():
 
 
 def test_pdanet_never_reads_the_paired_clean_image():
-    """Unpaired training (seed 003 §III-A): the loss does not depend on batch.x."""
+    """Unpaired training (the PDA-Net paper §III-A): the loss does not depend on batch.x."""
     b = random_batch()
     m = make("pdanet")
     g = lambda: torch.Generator().manual_seed(0)

@@ -76,7 +76,7 @@ def test_frc_per_image_pixel_size_and_missing_size_in_tables():
     assert none["frc_res_nm"].isna().all() and none["frc_res_nm_reason"].str.contains("pixel").all()
 
 
-def test_fsc_is_the_normalised_seed_formula_and_one_for_identical_images():
+def test_fsc_is_the_normalised_paper_formula_and_one_for_identical_images():
     img = _scene(64, 6)
     x = _noisy(img, 0.1, 1)
     a = np.abs(np.fft.fft2(x[0, 0].numpy()))

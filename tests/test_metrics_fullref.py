@@ -106,7 +106,7 @@ def test_epi_both_forms_give_one_for_identical_images_and_react_to_noise_and_blu
     assert (fr.epi_ratio(blurred, ref).numpy() < 1).all()  # smoothing removes gradient
 
 
-def test_epi_corr_is_the_seed_formula_with_forward_differences():
+def test_epi_corr_is_the_paper_formula_with_forward_differences():
     rng = np.random.default_rng(3)
     a, b = rng.random((20, 24)), rng.random((20, 24))
     ga = (a[:-1, 1:] - a[:-1, :-1], a[1:, :-1] - a[:-1, :-1])

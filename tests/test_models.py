@@ -94,7 +94,7 @@ def test_paper_parameter_counts():
 
     c = 64   # DnCNN: conv(1->64)+bias, 15 x (bias-free conv 64->64 + BN), conv(64->1)+bias
     assert count("dncnn") == (9 * c + c) + 15 * (9 * c * c + 2 * c) + (9 * c + 1) == 556_097
-    # Ronneberger U-Net, 1 in / 1 out: seed 000 Table 6 lists 31.0 M (U-Net and N2N)
+    # Ronneberger U-Net, 1 in / 1 out: the PCSD paper Table 6 lists 31.0 M (U-Net and N2N)
     assert count("unet") == count("n2n")
     assert abs(count("unet") / 31.0e6 - 1) < 0.005
     # CSBDeep U-Net depth 2, 32 first filters, 5x5 (CARE defaults): 0.92 M

@@ -41,14 +41,14 @@ def test_coherent_otf_is_the_aberration_free_chat_function():
     assert t[0] == 1.0 and np.abs(t - chat).max() < 3e-3
 
 
-def test_large_source_dominates_and_small_seed_apertures_dominate_instead():
+def test_large_source_dominates_and_small_paper_apertures_dominate_instead():
     px = 0.01
     big = physics.stem_probe(px, (256, 256), aperture_mrad=30.0, probe_sigma_nm=0.3)
     prof = _radial_profile_x(big)
     r = np.arange(prof.size) * px
     gauss = np.exp(-0.5 * (r / 0.3) ** 2)
     assert np.abs(prof[:60] - gauss[:60]).max() < 0.02  # ~ the Gaussian source alone
-    # the seed's small apertures: a 2 mrad probe is far wider than sigma_p = 0.05 nm
+    # the paper's small apertures: a 2 mrad probe is far wider than sigma_p = 0.05 nm
     px = 0.02
     small = _radial_profile_x(physics.stem_probe(px, (512, 512), aperture_mrad=2.0,
                                                  probe_sigma_nm=0.05))

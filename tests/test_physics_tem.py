@@ -154,7 +154,7 @@ def test_ctf_with_amplitude_contrast_matches_the_analytic_formula(amp, df):
     assert otf[0, 0] == 1.0
 
 
-def test_zero_amplitude_contrast_is_the_seeds_pure_phase_ctf_bit_for_bit():
+def test_zero_amplitude_contrast_is_the_papers_pure_phase_ctf_bit_for_bit():
     x = torch.rand(2, 1, 24, 24, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     pure = {k: v for k, v in TEM.items()}
     pure["amplitude_contrast"] = 0.0

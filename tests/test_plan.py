@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from simart.config import LEARNED_MODELS, validate_config
+from simart.reporting.claims import PAPERS
 from simart.workflow.figures_plan import FigurePlan, figure_targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,22 +61,22 @@ def test_every_figure_target_once_and_in_all(plan):
     assert figs == figure_targets(plan.cfg)
     formats = plan.cfg.figures.formats
     for name in ("fig1_artifacts", "simart_calibration", "fig2_modality_bars",
-                 "fig5_qualitative", "fig6_statistics", "seed001_noise_curves",
-                 "seed002_eta_ablation", "seed004_distributions"):
+                 "fig5_qualitative", "fig6_statistics", "pinned_noise_curves",
+                 "piddpm_eta_ablation", "condddpm_distributions"):
         for ext in formats:
             assert f"results/figures/{name}.{ext}" in figs, (name, ext)
     for table in ("simart_metrics.csv", "simart_metrics.md", "simart_stats.md",
-                  "seed000_table2.md", "seed002_table.md", "seed003_tables.md",
-                  "seed004_cond_ddpm.md", "claims_vs_measured.csv"):
+                  "pcsd_table2.md", "piddpm_table.md", "pdanet_tables.md",
+                  "condddpm_cond_ddpm.md", "claims_vs_measured.csv"):
         assert f"results/tables/{table}" in figs, table
     assert "results/reproduction_report.md" in figs
 
 
-def test_claims_parts_are_the_seed_claims_tables(plan):
+def test_claims_parts_are_the_paper_claims_tables(plan):
     parts = plan.claims_parts()
     assert parts == [t for t in plan.figure_targets() if "/claims_vs_measured_" in t]
-    assert {Path(p).name for p in parts} == {f"claims_vs_measured_seed00{i}.csv"
-                                              for i in range(5)}
+    assert {Path(p).name for p in parts} == {f"claims_vs_measured_{p}.csv"
+                                              for p in PAPERS}
 
 
 def test_all_targets_pair_every_shard_and_training_output(plan):
@@ -157,10 +158,10 @@ def test_figures_need_what_they_draw():
     raw = _raw(".ci/ci.yaml")
     simart_only = _plan(raw, evaluate={"datasets": ["simart"]})
     figs = simart_only.figure_targets()
-    for absent in ("seed001_", "seed002_", "seed003_", "seed004_"):
+    for absent in ("pinned_", "piddpm_", "pdanet_", "condddpm_"):
         assert not [t for t in figs if absent in t], absent
-    assert simart_only.seed004_inputs() == {} and simart_only.seed003_cells() == []
-    assert simart_only.claims_parts() == ["results/tables/claims_vs_measured_seed000.csv"]
+    assert simart_only.condddpm_inputs() == {} and simart_only.pdanet_cells() == []
+    assert simart_only.claims_parts() == ["results/tables/claims_vs_measured_pcsd.csv"]
     assert "results/reproduction_report.md" in figs
 
     no_pcsd = _plan(raw, evaluate={
@@ -169,14 +170,14 @@ def test_figures_need_what_they_draw():
     figs = no_pcsd.figure_targets()
     for name in ("fig3_ablations", "fig3_eta_sweep", "fig3_training_curves", "fig4_cross_modal"):
         assert not [t for t in figs if f"/{name}." in t], name
-    assert no_pcsd.s000_cross_rows() == {} and "pcsd_log" not in no_pcsd.seed000_tables_paths()
+    assert no_pcsd.s000_cross_rows() == {} and "pcsd_log" not in no_pcsd.pcsd_tables_paths()
 
     ci = _plan(raw)
     assert [t for t in ci.figure_targets() if "/fig4_cross_modal." in t]
     assert ci.s000_cross_rows()["joint"] == "pcsd"
 
 
-def test_seed_tables_name_models_that_are_missing(ci):
+def test_paper_tables_name_models_that_are_missing(ci):
     missing = ci.missing("lm", ("pi_ddpm", "pi_ddpm_plain", "wiener"))
     assert "pi_ddpm" not in missing
     assert missing["pi_ddpm_plain"].startswith("not evaluated in this config")
@@ -204,7 +205,7 @@ def test_plan_imports_neither_snakemake_nor_torch():
     code = ("import sys, yaml; from simart.config import validate_config; "
             "from simart.workflow.figures_plan import FigurePlan; "
             "p = FigurePlan(validate_config(yaml.safe_load(open('.ci/ci.yaml')))); "
-            "p.all_targets(); p.seed000_context(); p.seed003_context(); p.seed004_scale(); "
+            "p.all_targets(); p.pcsd_context(); p.pdanet_context(); p.condddpm_scale(); "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'snakemake', 'torch'}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True, timeout=120)

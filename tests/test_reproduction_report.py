@@ -4,27 +4,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simart.reporting.claims import load_claims
+from simart.reporting.claims import PAPERS, load_claims
 from simart.reporting.reproduction import KEY, pair_with_claims, read_parts, write_report
 
 
 def test_claims_file_is_well_formed():
     claims = load_claims()
     assert not claims.duplicated(KEY).any(), claims[claims.duplicated(KEY, keep=False)]
-    assert set(claims["seed"]) <= {"000", "001", "002", "003", "004"}
+    assert set(claims["paper"]) <= set(PAPERS)
     assert np.isfinite(claims["value"]).all()
     assert (claims["source"] != "").all()
 
 
 def _claims() -> pd.DataFrame:
-    return pd.DataFrame({"seed": ["003", "003", "003"], "table": ["I", "I", "II"],
+    return pd.DataFrame({"paper": ["pdanet", "pdanet", "pdanet"], "table": ["I", "I", "II"],
                          "row": ["PDA-Net", "PDA-Net", "PDA-Net"],
                          "metric": ["psnr", "ssim", "piqe"], "value": [25.54, 0.9332, 56.8],
                          "scale": ["dB", "", ""], "source": ["t"] * 3})
 
 
 def _part(**change) -> pd.DataFrame:
-    row = {"seed": "003", "table": "I", "row": "PDA-Net", "metric": "psnr", "claimed": 25.54,
+    row = {"paper": "pdanet", "table": "I", "row": "PDA-Net", "metric": "psnr", "claimed": 25.54,
            "measured": 20.81, "n": 6, "scale": "embedded", "why": "scale"}
     row.update(change)
     return pd.DataFrame([row])
@@ -47,9 +47,13 @@ def test_a_part_cannot_restate_a_claim_differently_or_invent_one():
 
 def test_parts_are_read_and_duplicates_refused(tmp_path):
     p1, p2 = tmp_path / "a.csv", tmp_path / "b.csv"
-    _part(seed="3").to_csv(p1, index=False)      # seed written as a number: zero-padded back
+    _part().to_csv(p1, index=False)
     _part().to_csv(p2, index=False)
-    assert read_parts([p1])["seed"].tolist() == ["003"]
+    assert read_parts([p1])["paper"].tolist() == ["pdanet"]
+    _part(paper="003").to_csv(p2, index=False)
+    with pytest.raises(ValueError, match="unknown papers"):
+        read_parts([p2])
+    _part().to_csv(p2, index=False)
     with pytest.raises(ValueError, match="paired twice"):
         read_parts([p1, p2])
 
@@ -60,4 +64,4 @@ def test_report_is_written_with_the_real_claims(tmp_path):
     table = write_report([part], tmp_path / "r.md", tmp_path / "r.csv", context="ctx")
     assert len(table) == len(load_claims())
     md = (tmp_path / "r.md").read_text()
-    assert "## Seed 003, Table I" in md and "not measured" in md and "ctx" in md
+    assert "## PDA-Net paper, Table I" in md and "not measured" in md and "ctx" in md

@@ -64,7 +64,7 @@ def _noisy(y: np.ndarray, counts: float, sigma: float, seed: int = 1) -> np.ndar
     return rng.poisson(np.clip(y, 0, None) * counts) / counts + sigma * rng.standard_normal(y.shape)
 
 
-def _fake_linear_otf(modality, params, shape):
+def _fake_linear_otf(modality, params, shape, image_shape=None):
     if modality == "TEM":
         return _ctf_otf(shape)
     if modality in ("SEM", "STEM"):

@@ -38,7 +38,7 @@ def _write(tmp_path, name, text):
     return p
 
 
-def test_shipped_cifs_cover_the_seed_materials_and_read():
+def test_shipped_cifs_cover_the_paper_materials_and_read():
     names = {p.stem for p in list_cifs(SHIPPED_CIF_DIR)}
     for split in SEED_SPLIT.values():
         assert set(split) <= names

@@ -1,5 +1,5 @@
 """STEM lattice images: FFT peaks on the projected reciprocal lattice, Z^n column contrast,
-deterministic shards with the seed's material split, user CIF folders."""
+deterministic shards with the paper's material split, user CIF folders."""
 
 from __future__ import annotations
 

@@ -46,6 +46,7 @@ def test_params_are_stacked_per_image_with_missing_names_marked():
 
 def test_forward_batch_applies_each_images_own_operator():
     from simart import physics
+    from simart.physics.operators import operator
 
     x = torch.rand(3, 1, 32, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     rows = [{"sigma_b_nm": 1.0, "sigma_c_fov": 0.3, "charging_strength": 0.1,
@@ -55,19 +56,17 @@ def test_forward_batch_applies_each_images_own_operator():
              "convergence_mrad": 0.1, "pixel_size_nm": 0.1, "poisson_counts": 1e4,
              "gaussian_sigma": 0.01}]
     rows.append(dict(rows[0], sigma_b_nm=2.0))
-    params = stack_params(rows)
-    out = forward_batch("simart", ["TEM", "SEM"], x, torch.tensor([1, 0, 1]), params)
+    params = stack_params([dict(r, operator_code=float(operator(m).code))
+                           for r, m in zip(rows, ("SEM", "TEM", "SEM"), strict=True)])
+    out = forward_batch(x, params)
     for i, (mod, row) in enumerate([("SEM", rows[0]), ("TEM", rows[1]), ("SEM", rows[2])]):
         tp = {k: torch.tensor([v], dtype=torch.float64) for k, v in row.items()}
         ref = physics.forward(mod, x[i:i + 1], tp)
         torch.testing.assert_close(out[i:i + 1], ref)
     assert set(param_names("simart", "SEM")) <= set(rows[0])
-    # the modality code, when present (params from the data), decides the operator
-    coded = stack_params([dict(r, modality_code=float(m)) for r, m in zip(rows, (2, 1, 2))])
-    out2 = forward_batch("simart", ["AFM"], x, torch.zeros(3, dtype=torch.long), coded)
-    torch.testing.assert_close(out2, out)
-    with pytest.raises(ValueError, match="no differentiable forward operator"):
-        forward_batch("stem_lattice", ["L1"], x, None, params)
+    # the operator is the image's operator_code, never guessed from its parameter names
+    with pytest.raises(ValueError, match="carry no 'operator_code'"):
+        forward_batch(x, stack_params(rows))
 
 
 class _TwoGroups(RestorationModel):

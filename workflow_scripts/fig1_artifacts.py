@@ -1,4 +1,4 @@
-"""Rule fig1_artifacts: seed 000 Fig. 1 from the test shards, predictions and cell tables."""
+"""Rule fig1_artifacts: the PCSD paper Fig. 1 from the test shards, predictions and cell tables."""
 from simart import runlog
 from simart.figures.fig1_artifacts import draw
 

@@ -1,4 +1,4 @@
-"""Rule reproduction_report: the seeds' claims beside our measurements."""
+"""Rule reproduction_report: the papers' claims beside our measurements."""
 import json
 from collections import Counter
 

@@ -30,6 +30,7 @@ from simart.specs.metrics import METRICS
 from simart.specs.modalities import DEFAULT_PARAM_SPECS, PARAM_BOUNDS, default_param_specs
 from simart.specs.models import MODELS
 from simart.specs.models import names as model_names
+from simart.specs.operators import operator_names
 from simart.specs.params import ParamSpec, check_specs
 from simart.specs.sources import PROCEDURAL_KINDS
 from simart.specs.stem_lattice import SEED_SPLIT
@@ -81,13 +82,14 @@ class SplitCounts(Strict):
 
 
 class SimartConfig(Strict):
-    modalities: list[Literal["AFM", "TEM", "SEM", "STEM"]] = ["AFM", "TEM", "SEM", "STEM"]
+    # the SIMART operators of simart.specs.operators (all by default)
+    modalities: list[str] = Field(default_factory=lambda: list(operator_names("simart")))
     images_per_modality: SplitCounts = SplitCounts()
     shard_size: int = Field(16, ge=1, le=100_000)
     dtype: Literal["float32", "float16"] = "float32"
     compression: Literal["lzf", "gzip", "none"] = "lzf"
-    # simart.physics.params.PARAM_PRESETS: calibrated (pixel sizes follow image_size) | seed000
-    param_preset: Literal["calibrated", "seed000"] = "calibrated"
+    # simart.physics.params.PARAM_PRESETS: calibrated (pixel sizes follow image_size) | pcsd
+    param_preset: Literal["calibrated", "pcsd"] = "calibrated"
     params: dict[str, dict[str, ParamSpec]] = {}
     noise: dict[str, ParamSpec] = {}
     # images per modality that the calibration report restores with the oracle (evenly
@@ -97,8 +99,12 @@ class SimartConfig(Strict):
     @field_validator("modalities")
     @classmethod
     def _unique(cls, v: list[str]) -> list[str]:
+        allowed = list(operator_names("simart"))
+        for m in v:
+            if m not in allowed:
+                raise ValueError(f"unknown modality {m!r}; allowed: {allowed}")
         if not v or len(set(v)) != len(v):
-            raise ValueError("must list each of AFM, TEM, SEM, STEM at most once (at least one)")
+            raise ValueError(f"must list each of {', '.join(allowed)} at most once (at least one)")
         return v
 
 
@@ -146,9 +152,10 @@ class VariantConfig(Strict):
 
 
 class EvaluateConfig(Strict):
-    # Classical baselines other than `noisy` run on simart only (they need its operators'
-    # parameters); `noisy` and the learned models run on every dataset of `datasets`.
-    models: list[ModelName] = list(CLASSICAL_MODELS)
+    # Every method of simart.specs.models by default (each runs on the datasets its spec
+    # names: the classical baselines other than `noisy` on simart only); list names to run
+    # fewer.
+    models: list[ModelName] = Field(default_factory=lambda: list(MODELS))
     datasets: list[DatasetName] = ["simart", "stem_lattice", "stm_cu111", "lm"]
 
     @field_validator("models", "datasets")
@@ -170,7 +177,7 @@ class EvaluateConfig(Strict):
     # Extra evaluation rows of trained models (no training of their own): name -> {model,
     # sampling}: the fast sampler, the guidance-strength sweep, DDPM-avg with N samples
     variants: dict[str, VariantConfig] = Field(default_factory=dict)
-    # Cross-modal study (seed 000 Table 4): these models are also trained on each SIMART
+    # Cross-modal study (the PCSD paper Table 4): these models are also trained on each SIMART
     # modality alone and scored on every modality, rows "<model>_from_<modality>"
     cross_modal: list[LearnedName] = Field(default_factory=list)
     # Variants and cross-modal rows are scored on the first N test shards of each subset
@@ -259,8 +266,13 @@ class TrainConfig(Strict):
         return self
 
     def settings(self, model: str) -> dict[str, Any]:
-        """Effective settings of one model: defaults updated by its overrides."""
+        """Effective settings of one model: defaults, then what its spec fixes at every scale
+        (``simart.specs.models.ModelSpec.train``: the GANs' optimiser), then its overrides."""
         out = self.defaults.model_dump()
+        spec = MODELS.get(model)
+        if spec is not None and spec.train:  # the sources' scale-free settings (optimiser)
+            fixed = ModelTrainConfig.model_validate(dict(spec.train)).model_dump()
+            out.update({k: fixed[k] for k, _ in spec.train})
         m = self.models.get(model)
         if m is not None:
             out.update({k: v for k, v in m.model_dump().items()
@@ -303,8 +315,8 @@ class FiguresConfig(Strict):
     example_index: int = Field(0, ge=0)
     # restored columns of Fig. 1 (those evaluated on simart; the noisy input is "Degraded")
     fig1_models: list[ModelName] = ["noisy", "wiener", "bm3d", "tip_erosion", "unet", "pcsd"]
-    # methods of Figs. 5/7 and rows of Fig. 6 (null: the seed's Fig. 5 list / every
-    # evaluated simart model but PCSD's ablations); rules/fig_seed000_stats.smk
+    # methods of Figs. 5/7 and rows of Fig. 6 (null: the paper's Fig. 5 list / every
+    # evaluated simart model but PCSD's ablations); rules/fig_pcsd_stats.smk
     fig5_models: list[ModelName] | None = None
     fig6_models: list[ModelName] | None = None
     formats: list[Literal["png", "pdf", "svg"]] = ["png", "pdf"]
@@ -319,7 +331,7 @@ class MaterialSplit(Strict):
     test: list[str] = Field(min_length=1)
 
 
-# Seed 001's split (simart.specs.stem_lattice.SEED_SPLIT, with its reasons).
+# The PINNED paper's split (simart.specs.stem_lattice.SEED_SPLIT, with its reasons).
 _SEED_MATERIALS = MaterialSplit(**SEED_SPLIT)
 
 
@@ -331,7 +343,7 @@ def _check_dataset_params(section: str, check) -> None:
 
 
 class StemLatticeConfig(Strict):
-    """Dataset stem_lattice: STEM images from CIF files x CDN levels (seed 001; docs/dataset.md)."""
+    """Dataset stem_lattice: STEM images from CIF files x CDN levels (the PINNED paper; docs/dataset.md)."""
 
     enabled: bool = True
     cif_dir: str | None = None            # None = the shipped CIFs (src/simart/simulate/cif)
@@ -393,7 +405,7 @@ class StmCu111Config(Strict):
 
 
 class LMConfig(Strict):
-    """Dataset lm: widefield / confocal fluorescence + Poisson noise (seed 002; docs/dataset.md)."""
+    """Dataset lm: widefield / confocal fluorescence + Poisson noise (the PI-DDPM paper; docs/dataset.md)."""
 
     enabled: bool = True
     modes: list[Literal["widefield", "confocal"]] = ["widefield", "confocal"]

@@ -2,9 +2,9 @@
 
 Per dataset × modality × metric, each model against a reference model (or all pairs):
 
-* **Mood's median test** (seed 004): ``scipy.stats.median_test`` on the two models' values
+* **Mood's median test** (the conditional-DDPM paper): ``scipy.stats.median_test`` on the two models' values
   (unpaired; ties counted below the grand median, scipy's default).
-* **Paired t-test** (seed 000): ``scipy.stats.ttest_rel`` on the images both models scored.
+* **Paired t-test** (the PCSD paper): ``scipy.stats.ttest_rel`` on the images both models scored.
 * **Wilcoxon signed-rank**: ``scipy.stats.wilcoxon`` (two-sided, zero differences dropped
   as in Wilcoxon's original, scipy's default ``zero_method='wilcox'``) on the same pairs.
 * **Holm** step-down correction, separately for each test, over the family of comparisons

@@ -11,7 +11,7 @@ simart         modalities AFM TEM SEM STEM  each modality (its own   each modali
                                             model), see below
 stem_lattice   CDN levels L1 ... L5         all levels together      each level
 stm_cu111      domains clean blurry exp.    blurry (paired with its  blurry, experimental
-                                            clean map)               (domain gap, seed 003)
+                                            clean map)               (domain gap, the PDA-Net paper)
 lm             modes widefield confocal     both modes together      each mode
 =============  ===========================  ======================  =====================
 
@@ -29,7 +29,7 @@ trains them on each subset alone (group = the subset).
 Which datasets a model runs on: :func:`simart.specs.models.model_applies` (each model's
 ``datasets``, overridable by the config's ``evaluate.model_datasets``).
 
-The ``clean`` domain of stm_cu111 is the unpaired clean set of seed 003's domain
+The ``clean`` domain of stm_cu111 is the unpaired clean set of the PDA-Net paper's domain
 adaptation (its degraded image *is* the clean map), so it is neither trained on by the
 supervised models nor scored.
 """

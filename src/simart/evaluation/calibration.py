@@ -133,8 +133,8 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 def markdown(summ: pd.DataFrame, context: str = "") -> str:
     """The summary as a Markdown table with its caption."""
-    from simart.physics.severity import BLUR_LABELS
-    from simart.restore.oracle import ORACLE_METHODS
+    from simart.physics.severity import blur_label
+    from simart.restore.oracle import oracle_method
 
     def cell(r, col, fmt="{:.1f}"):
         return (f"{fmt.format(r[col])} [{fmt.format(r[col + '_p10'])}, "
@@ -155,8 +155,8 @@ def markdown(summ: pd.DataFrame, context: str = "") -> str:
             f"{cell(r, 'blur_px')} | {cell(r, 'blur_rel', '{:.2f}')} | {cell(r, 'snr_db')} | "
             f"{ok} |")
     mods = list(summ["modality"])
-    blur = "; ".join(f"{m}: {BLUR_LABELS[m]}" for m in mods)
-    oracle = "; ".join(f"{m}: {ORACLE_METHODS[m]}" for m in mods)
+    blur = "; ".join(f"{m}: {blur_label(m)}" for m in mods)
+    oracle = "; ".join(f"{m}: {oracle_method(m)}" for m in mods)
     caption = (
         "SIMART calibration: median [10th, 90th percentile] per modality over the sampled "
         f"images (train, val and test). Oracle = the best a method that knows the true operator, noise level "

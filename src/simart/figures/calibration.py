@@ -25,7 +25,7 @@ def draw(table: pd.DataFrame, out_paths: Sequence[str | os.PathLike], *, dpi: in
          title: str = "") -> None:
     """Draw the figure from the calibration table and save it to every path."""
     from simart.evaluation.calibration import INPUT_PSNR_BANDS
-    from simart.physics.severity import BLUR_LABELS
+    from simart.physics.severity import blur_label
 
     mods = list(dict.fromkeys(table["modality"]))
     fig, axes = plt.subplots(2, len(mods), figsize=(3.4 * len(mods), 6.2), squeeze=False,
@@ -59,7 +59,7 @@ def draw(table: pd.DataFrame, out_paths: Sequence[str | os.PathLike], *, dpi: in
         sc = ax.scatter(t["blur_rel"], t["oracle_gain_db"], c=t["snr_db"], cmap="viridis",
                         norm=norm, s=14, edgecolors="none")
         ax.axhline(0.0, color="0.5", lw=0.8)
-        ax.set_xlabel(f"blur / feature size\n({BLUR_LABELS[mod]} / feature px)", fontsize=8)
+        ax.set_xlabel(f"blur / feature size\n({blur_label(mod)} / feature px)", fontsize=8)
         if c == 0:
             ax.set_ylabel("oracle gain over input (dB)")
     if sc is not None:

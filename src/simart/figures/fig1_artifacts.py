@@ -1,4 +1,4 @@
-"""Seed 000 Fig. 1: clean / degraded / restored examples, one row per modality.
+"""PCSD paper Fig. 1: clean / degraded / restored examples, one row per modality.
 
 Everything drawn is read from pipeline outputs: images from the test shards and the
 prediction files, the per-panel PSNR/SSIM from the cell metric tables.

@@ -1,4 +1,4 @@
-"""Which evaluation rows a seed 000 figure draws (no matplotlib: the rules import these
+"""Which evaluation rows a PCSD-paper figure draws (no matplotlib: the rules import these
 while Snakemake parses the workflow)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def curve_baselines(models: Sequence[str], k: int = 4) -> list[str]:
 
 
 def pcsd_ablations(models: Sequence[str]) -> list[str]:
-    """PCSD's Table 3 training ablations among ``models``, in the seed's row order."""
+    """PCSD's Table 3 training ablations among ``models``, in the paper's row order."""
     return [m for m in PCSD_ABLATIONS if m in models]
 
 

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from simart.metrics._checks import MetricUnavailable, check_pair, safe_div
 
-FRC_THRESHOLD = 0.143  # seed 000 §4.3.1 (the 1/7 criterion)
+FRC_THRESHOLD = 0.143  # the PCSD paper §4.3.1 (the 1/7 criterion)
 FRC_MIN_SIZE = 8
 Window = Literal["hann", "none"]
 
@@ -146,10 +146,10 @@ def frc_res_nm(x: Tensor, ref: Tensor, data_range: float = 1.0,
 
 
 def fsc(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
-    """Seed 001 Fourier spectrum consistency: cosine similarity of the magnitude spectra.
+    """The PINNED paper Fourier spectrum consistency: cosine similarity of the magnitude spectra.
 
     ``FSC = Σ_k |F(x̂)(k)|·|F(x)(k)| / sqrt(Σ_k |F(x̂)(k)|² · Σ_k |F(x)(k)|²)`` over every
-    frequency of the unwindowed 2-D FFT, DC included, as the seed writes it (its typeset
+    frequency of the unwindowed 2-D FFT, DC included, as the paper writes it (its typeset
     denominator puts both factors under one sum, which would not give 1 for identical
     images; we read it as the normalised form). In [0, 1]; identical images give 1.
     Dominated by the DC term (mean brightness), so it changes little between restorations.
@@ -173,12 +173,12 @@ def radial_power_spectrum(x: Tensor, window: Window = "hann") -> Tensor:
 
 
 def pss(x: Tensor, ref: Tensor, data_range: float = 1.0, window: Window = "hann") -> Tensor:
-    """Seed 000 §4.3.2 power-spectrum similarity: Pearson r of the log power spectra, per image.
+    """PCSD paper §4.3.2 power-spectrum similarity: Pearson r of the log power spectra, per image.
 
-    The seed says only "correlation between power spectra". Ours: the radially averaged
+    The paper says only "correlation between power spectra". Ours: the radially averaged
     power spectra (Hann-windowed) of both images, ``log10``, rings 1 … N//2 (DC left out),
     Pearson correlation over the rings. 1 = same spectral shape (overall scale ignored).
-    Used against the clean image (``pss``) and, as the seed does for data without ground
+    Used against the clean image (``pss``) and, as the paper does for data without ground
     truth, against the degraded input (``pss_input``). NaN if a ring has no power.
     """
     _check_fourier(x, ref, "power-spectrum similarity")

@@ -61,7 +61,7 @@ def psnr(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
 
 
 def nrmse_range(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
-    """Seed 002's NRMSE: ``sqrt(MSE) / (max(ref) - min(ref))`` per image (range-normalised).
+    """The PI-DDPM paper's NRMSE: ``sqrt(MSE) / (max(ref) - min(ref))`` per image (range-normalised).
 
     Equals ``skimage.metrics.normalized_root_mse(ref, x, normalization='min-max')``.
     NaN for a constant reference (zero range).
@@ -83,7 +83,7 @@ def nrmse_euclidean(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
 
 
 def nrmse_mean(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
-    """Seed 004's NRMSE (its eq. 9): ``sqrt(MSE) / mean(ref)`` per image.
+    """The conditional-DDPM paper's NRMSE (its eq. 9): ``sqrt(MSE) / mean(ref)`` per image.
 
     Equals ``skimage.metrics.normalized_root_mse(ref, x, normalization='mean')``. NaN for a
     zero-mean reference.
@@ -93,7 +93,7 @@ def nrmse_mean(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
 
 
 def pearson(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
-    """Pearson correlation coefficient of the pixel values per image (seed 004 'Corr.').
+    """Pearson correlation coefficient of the pixel values per image (the conditional-DDPM paper 'Corr.').
 
     NaN if either image is constant (zero variance: r is undefined).
     """
@@ -113,10 +113,10 @@ def _forward_gradients(a: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def epi_corr(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
-    """Seed 000 eq. 29 edge preservation index (gradient correlation), per image.
+    """PCSD paper eq. 29 edge preservation index (gradient correlation), per image.
 
     ``EPI = Σ|∇x̂ · ∇x| / sqrt(Σ|∇x̂|² · Σ|∇x|²)`` with ∇ the forward-difference gradient
-    (the seed does not name an operator), sums over the (H-1)(W-1) pixels where it is
+    (the paper does not name an operator), sums over the (H-1)(W-1) pixels where it is
     defined. In [0, 1] by Cauchy-Schwarz; identical images give 1. NaN if either image has
     no gradient at all (constant).
     """
@@ -129,7 +129,7 @@ def epi_corr(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
 
 
 def epi_ratio(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
-    """Seed 001 edge preservation index (gradient-norm ratio), per image.
+    """The PINNED paper edge preservation index (gradient-norm ratio), per image.
 
     ``EPI = ||∇x̂||₁ / ||∇x||₁`` with the forward-difference gradient and the anisotropic
     ℓ1 norm ``Σ(|∂x| + |∂y|)``. 1 is best (identical images); > 1 means extra edges
@@ -218,7 +218,7 @@ def ms_ssim(
     """Multi-scale SSIM (Wang, Simoncelli & Bovik 2003) per image.
 
     ``Π_{j<M} cs_j^β_j · ssim_M^β_M`` over ``M = scales`` scales, 2×2 average pooling between
-    scales, the SSIM window of :func:`ssim_map`, Wang's β (α = β = γ per scale, seed 002 eq.
+    scales, the SSIM window of :func:`ssim_map`, Wang's β (α = β = γ per scale, the PI-DDPM paper eq.
     35). ``cs_j`` and the last-scale SSIM are clamped at 0 before the power (torchmetrics'
     default ``normalize='relu'``; a negative mean cs would give a complex number).
 

@@ -1,6 +1,6 @@
 """No-reference quality scores PIQE and BRISQUE, batched torch re-implementations.
 
-Both are natural-image scores (seed 003 Table II uses them for experimental images without
+Both are natural-image scores (the PDA-Net paper Table II uses them for experimental images without
 ground truth); lower is better for both. Inputs ``(B, 1, H, W)`` grey images, finite.
 
 * :func:`piqe` — Venkatanath et al. 2015, exactly as ``pypiqe`` 1.2 (the Python port of

@@ -1,8 +1,8 @@
-"""Conditional DDPM with DDPM-avg and uncertainty maps (seed 004, §3.2-3.4, S5, S7).
+"""Conditional DDPM with DDPM-avg and uncertainty maps (the conditional-DDPM paper, §3.2-3.4, S5, S7).
 
 Model (§3.2): an image-conditioned DDPM (Saharia et al. 2022, SR3): the network predicts
 the noise ``eps_theta([y_t, x], abar_t)`` from the noisy clean image concatenated with the
-degraded image (our ``x_t`` and ``y``: seed 004 writes ``y`` for the clean target and ``x``
+degraded image (our ``x_t`` and ``y``: the conditional-DDPM paper writes ``y`` for the clean target and ``x``
 for the low-quality input), loss ``mean (eps - eps_theta)^2`` (eq. 3), cosine schedule
 (offset s = 8e-3) with T = 200 (§3.4), ancestral sampling eq. 7 from N(0, I).
 
@@ -16,7 +16,7 @@ Network (§3.3, S7): the magnitude-preserving U-Net of EDM2 (Karras et al. 2024,
   :func:`mp_cat` (weighted concatenation of the skips), pixel norm after every encoder
   block's skip path, cosine-attention (pixel-normalised q, k, v);
 * :class:`MPFourier` noise-level embedding ``sqrt(2) cos(2 pi (f_i a + phi_i))``,
-  ``f_i ~ N(0, 1)``, ``phi_i ~ U(0, 1)``, of ``a = abar_t`` (seed 004 eq. 17), then an MP
+  ``f_i ~ N(0, 1)``, ``phi_i ~ U(0, 1)``, of ``a = abar_t`` (the conditional-DDPM paper eq. 17), then an MP
   linear layer and MP-SiLU; each block scales its residual branch by ``1 + emb_linear(emb)``
   (gain learned from zero); ``mp_lr_scale``: the stored weights are kept at RMS
   ``1 / mp_lr_scale`` and the two zero-initialised gains are multiplied by it, so that the
@@ -28,18 +28,18 @@ Network (§3.3, S7): the magnitude-preserving U-Net of EDM2 (Karras et al. 2024,
   the concatenated skips; attention in the blocks of the levels ``attn_levels``; a
   constant-one input channel; the MP output conv's gain starts at zero (eps_hat = 0).
 
-EDM2's preconditioning (c_in, c_skip, c_out) is not used: seed 004 trains the
+EDM2's preconditioning (c_in, c_skip, c_out) is not used: the conditional-DDPM paper trains the
 epsilon-prediction objective (eq. 3), and the VP state ``x_t`` already has unit variance.
 
-Prediction (S5): ``n_samples`` samples from independent initial noise (15 in the seed); the
+Prediction (S5): ``n_samples`` samples from independent initial noise (15 in the paper); the
 estimate ("prediction") is their mean (DDPM-avg). Extra outputs (:attr:`extra_outputs`,
 which depend on ``n_samples``): ``std`` -- pixelwise population standard deviation of the
-samples (seed eq. 15 without its 1/255: our images are in [0, 1]); ``entropy`` -- seed eq.
+samples (the paper's eq. 15 without its 1/255: our images are in [0, 1]); ``entropy`` -- the paper's eq.
 16: per pixel, the Shannon entropy (nats) ``-sum_m p_m log p_m`` of the distribution of the
 samples' values quantised to ``entropy_bins`` levels of [0, 1] (256: the 8-bit values the
-seed counts), between 0 (all samples equal) and ``log N``; with ``entropy: gaussian`` the
+paper counts), between 0 (all samples equal) and ``log N``; with ``entropy: gaussian`` the
 differential entropy ``0.5 log(2 pi e std^2)`` instead (std floored at 1e-6); ``sample_1``
--- the first sample (the single-sample "DDPM" of the seed's tables); ``mean_n{k}`` -- the
+-- the first sample (the single-sample "DDPM" of the paper's tables); ``mean_n{k}`` -- the
 running mean of the first k samples for k in (1, 2, 4, 8, 15) up to ``n_samples`` (and
 ``n_samples`` itself), the curve "metric vs number of averaged samples" (Fig. S1).
 """
@@ -98,7 +98,7 @@ def mp_cat(a: Tensor, b: Tensor, dim: int = 1, t: float = 0.5) -> Tensor:
 
 
 class MPFourier(nn.Module):
-    """``sqrt(2) cos(2 pi (f a + phi))`` features of a scalar per image (seed 004 eq. 17);
+    """``sqrt(2) cos(2 pi (f a + phi))`` features of a scalar per image (the conditional-DDPM paper eq. 17);
     random frequencies / phases are buffers (stored in checkpoints)."""
 
     def __init__(self, channels: int, bandwidth: float = 1.0):
@@ -259,7 +259,7 @@ class MPUNet(nn.Module):
 # ------------------------------------------------------------------------- the model
 
 class CondDDPM(DiffusionModel):
-    """Conditional DDPM of seed 004 (see the module docstring)."""
+    """Conditional DDPM of the conditional-DDPM paper (see the module docstring)."""
 
     name: ClassVar[str] = "cond_ddpm"
     #: always present; the instance attribute adds ``mean_n{k}`` for its ``n_samples``

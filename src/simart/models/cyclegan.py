@@ -29,7 +29,7 @@ discriminators on the same (detached) fakes. Groups ``generators`` (g, f) and
 implemented (its contents would have to be checkpointed for a bit-exact resume; D sees the
 current fakes, as pix2pix's does).
 
-The seed 003 row "CycleGAN pretrained on simulation applied to experimental images" is this
+The PDA-Net paper row "CycleGAN pretrained on simulation applied to experimental images" is this
 model, trained on stm_cu111's blurry <-> clean domains, evaluated on the experimental
 subset (``predict`` uses ``g`` for every subset).
 

@@ -33,8 +33,8 @@ the clean image (``alpha_bar_{-1} = 1``).
 
 The model side: :class:`DiffusionModel` (the shared base of the three models: schedule,
 sampling options / ``set_sampling``, the sampler run, the measurement preconditioning),
-:func:`physics_forward` (each image's noiseless forward operator, its dataset and subset
-read from its parameters), :func:`param_features` and :func:`subset_index` (conditioning).
+:func:`physics_forward` (each image's noiseless forward operator, the image's
+``operator_code`` saying which), :func:`param_features` and :func:`subset_index` (conditioning).
 
 All randomness comes from a passed ``torch.Generator`` (never torch's global generator).
 """
@@ -93,7 +93,7 @@ def make_schedule(kind: str = "cosine", T: int = 1000, *, s: float = 0.008,
 
     ``cosine`` (Nichol & Dhariwal 2021 eq. 17): ``abar(t) = f(t) / f(0)``,
     ``f(t) = cos(((t / T) + s) / (1 + s) * pi / 2)^2``, ``beta_t = 1 - abar(t) / abar(t-1)``
-    clipped at ``max_beta`` (0.999, theirs), offset ``s`` (0.008 theirs; seed 004 uses 8e-3).
+    clipped at ``max_beta`` (0.999, theirs), offset ``s`` (0.008 theirs; the conditional-DDPM paper uses 8e-3).
     ``linear`` (Ho et al. 2020): ``beta_t`` evenly from ``beta_start`` to ``beta_end``
     (1e-4 and 0.02, scaled by ``1000 / T`` so that other T keep the same path, as in
     Nichol & Dhariwal's code).
@@ -378,7 +378,7 @@ def histogram_entropy(samples: Tensor, bins: int = 16, value_range: tuple[float,
     """Per-pixel Shannon entropy (nats) of the N samples (N, ...) quantised into ``bins``
     equal bins of ``value_range`` (values outside clamp to the end bins): ``-sum p log p``
     over the bins; 0 when every sample falls in one bin, at most ``log(min(N, bins))``.
-    Seed 004 eq. 16 counts the distinct pixel values of 8-bit predictions (``bins=256``).
+    Conditional-DDPM paper eq. 16 counts the distinct pixel values of 8-bit predictions (``bins=256``).
     Computed as ``-(1/N) sum_i log(count_i / N)`` with ``count_i`` the samples sharing sample
     i's bin (no scatter: deterministic on every device, memory O(N) images)."""
     lo, hi = value_range
@@ -394,7 +394,7 @@ def histogram_entropy(samples: Tensor, bins: int = 16, value_range: tuple[float,
 def sample_stats(samples: Tensor, *, entropy: str = "gaussian", bins: int = 16,
                  value_range: tuple[float, float] = (0.0, 1.0)) -> dict[str, Tensor]:
     """Statistics over the first dimension of ``samples`` (N, B, C, H, W): ``mean`` (the
-    DDPM-avg estimate), ``std`` (pixelwise population standard deviation, seed 004 eq. 15
+    DDPM-avg estimate), ``std`` (pixelwise population standard deviation, the conditional-DDPM paper eq. 15
     without its 255 normalisation) and ``entropy`` (``"gaussian"``: :func:`gaussian_entropy`
     of ``std``; ``"histogram"``: :func:`histogram_entropy`)."""
     mean = samples.mean(0)
@@ -530,7 +530,7 @@ class DiffusionModel(RestorationModel):
 
         Sampling option ``start`` < 1 (and ``y_start``, the degraded image in model space,
         given): the chain starts at ``t_s = start * (T - 1)`` from
-        ``x_{t_s} = sqrt(abar) y + sqrt(1 - abar) eps`` -- the conditional form of seed 000's
+        ``x_{t_s} = sqrt(abar) y + sqrt(1 - abar) eps`` -- the conditional form of the PCSD paper's
         Algorithm 2 (``x_T = y``), SDEdit (Meng et al. 2022) -- instead of N(0, I) at T-1;
         the number of steps is then ``steps`` over ``t_stop .. t_s``.
         """
@@ -559,7 +559,7 @@ class DiffusionModel(RestorationModel):
     def eps_from_output(self, out: Tensor, x_t: Tensor, y_m: Tensor, abar: Tensor) -> Tensor:
         """eps_hat from the network output ``out`` (hparam ``precond``):
 
-        ``none``: ``out`` is eps_hat (the seeds' epsilon-network). ``measurement``: EDM-style
+        ``none``: ``out`` is eps_hat (the papers' epsilon-network). ``measurement``: EDM-style
         preconditioning (Karras et al. 2022) around the degraded image ``y`` -- with
         ``sigma^2 = (1 - abar) / abar``, ``z = x_t / sqrt(abar) = x_0 + sigma eps`` and
         ``s_d`` = ``sigma_data``: ``x0_hat = y + c_skip (z - y) + c_out out``,
@@ -588,48 +588,16 @@ class DiffusionModel(RestorationModel):
 
 # ------------------------------------------------------------- physics of a batch
 
-SIMART_MODALITIES = ("AFM", "TEM", "SEM", "STEM")
-LM_MODES = ("widefield", "confocal")
-#: one parameter only the images of this subset have (the subset of an image is read from
-#: its parameters, so the model never depends on the training's subset list / order)
-_SIGNATURE = (("AFM", "tip_radius_nm"), ("SEM", "sigma_b_nm"), ("STEM", "probe_sigma_nm"),
-              ("TEM", "defocus_nm"), ("lm", "na"))
-
-
-def _defined(v: Tensor) -> Tensor:
-    return ~torch.isnan(v.double()) if v.is_floating_point() else v >= 0
-
-
-def image_subsets(params: dict[str, Tensor], b: int) -> list[tuple[str, str]]:
-    """(dataset, subset) of each of the ``b`` images from the parameters it carries:
-    simart's AFM / TEM / SEM / STEM or lm's widefield / confocal (``ValueError`` when an
-    image has none of their parameters)."""
-    out: list[tuple[str, str] | None] = [None] * b
-    for sub, key in _SIGNATURE:
-        if key not in params:
-            continue
-        ok = _defined(params[key]).cpu().tolist()
-        for i in range(b):
-            if out[i] is None and ok[i]:
-                if sub == "lm":
-                    conf = params.get("confocal")
-                    c = bool(conf is not None and float(conf[i]) > 0.5)
-                    out[i] = ("lm", "confocal" if c else "widefield")
-                else:
-                    out[i] = ("simart", sub)
-    if any(o is None for o in out):
-        raise ValueError("physics needs SIMART or fluorescence (lm) operator parameters; "
-                         f"got names {sorted(params)}")
-    return out  # type: ignore[return-value]
-
-
 def subset_index(params: dict[str, Tensor] | None, subset: Tensor | None, b: int,
                  device) -> Tensor:
-    """(B,) long: each image's position in SIMART_MODALITIES / LM_MODES read from its
-    parameters; without parameters the batch's ``subset`` (zeros when None)."""
+    """(B,) long: each image's position among its dataset's operators (SIMART AFM / TEM /
+    SEM / STEM = 0..3, lm widefield / confocal = 0..1), read from its ``operator_code``;
+    without parameters the batch's ``subset`` (zeros when None)."""
     if params is not None:
-        names = image_subsets(params, b)
-        idx = [(SIMART_MODALITIES if d == "simart" else LM_MODES).index(s) for d, s in names]
+        from simart.physics.dataset_ops import operator_codes
+        from simart.specs.operators import operator_at, subset_position
+
+        idx = [subset_position(operator_at(c).name) for c in operator_codes(params, b).tolist()]
         return torch.tensor(idx, dtype=torch.long, device=device)
     if subset is not None:
         return subset.to(device).long()
@@ -639,21 +607,11 @@ def subset_index(params: dict[str, Tensor] | None, subset: Tensor | None, b: int
 def physics_forward(x: Tensor, params: dict[str, Tensor], *, afm_mode: str = "exact"
                     ) -> Tensor:
     """The noiseless forward operator of each image (data units, (B, 1, H, W)) with its own
-    parameters: :func:`simart.physics.dataset_ops.forward_batch` per dataset, the subset of
-    every image read from its parameters (:func:`image_subsets`). Differentiable in x."""
+    parameters, the operator of every image its ``operator_code``
+    (:func:`simart.physics.dataset_ops.forward_batch`, in float32). Differentiable in x."""
     from simart.physics.dataset_ops import forward_batch
 
-    b = x.shape[0]
-    names = image_subsets(params, b)
-    out = torch.empty_like(x)
-    for ds in sorted({d for d, _ in names}):
-        subs = SIMART_MODALITIES if ds == "simart" else LM_MODES
-        idx = torch.tensor([i for i in range(b) if names[i][0] == ds], device=x.device)
-        sub = torch.tensor([subs.index(names[i][1]) for i in idx.tolist()], device=x.device)
-        p = {k: v.to(x.device)[idx] for k, v in params.items()}
-        y = forward_batch(ds, subs, x[idx].float(), sub, p, afm_mode=afm_mode)
-        out = out.index_copy(0, idx, y.to(x.dtype))
-    return out
+    return forward_batch(x.float(), params, afm_mode=afm_mode).to(x.dtype)
 
 
 def attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
@@ -684,9 +642,11 @@ def forward_operator(params: dict[str, Tensor], shape: tuple[int, int], device, 
     units, differentiable): fluorescence batches use
     :class:`simart.physics.lm.LMOperator` (the transfer functions computed once, not at
     every call: samplers apply P at every step), others :func:`physics_forward`."""
+    from simart.physics.dataset_ops import operator_codes
+    from simart.specs.operators import operator_at
+
     b = len(next(iter(params.values())))
-    names = image_subsets(params, b)
-    if all(d == "lm" for d, _ in names):
+    if all(operator_at(c).dataset == "lm" for c in operator_codes(params, b).tolist()):
         from simart.physics.lm import LMOperator
 
         op = LMOperator({k: v.detach().cpu() for k, v in params.items()},
@@ -705,13 +665,15 @@ def param_features(params: dict[str, Tensor] | None, b: int, device, size: int =
     out = torch.zeros(b, size, device=device)
     if params is None:
         return out
+    from simart.physics.dataset_ops import operator_codes
     from simart.specs.lm import LM_LOG_UNIFORM, LM_PARAM_SPECS
     from simart.specs.modalities import DEFAULT_PARAM_SPECS
+    from simart.specs.operators import operator_at
 
-    names = image_subsets(params, b)
-    for i, (ds, sub) in enumerate(names):
-        if ds == "simart":
-            specs = {**DEFAULT_PARAM_SPECS[sub], **DEFAULT_PARAM_SPECS["noise"]}
+    for i, c in enumerate(operator_codes(params, b).tolist()):
+        spec_op = operator_at(c)
+        if spec_op.dataset == "simart":
+            specs = {**DEFAULT_PARAM_SPECS[spec_op.name], **DEFAULT_PARAM_SPECS["noise"]}
             logs: tuple[str, ...] = ()
         else:
             specs, logs = {**LM_PARAM_SPECS, "confocal": [0.0, 1.0]}, LM_LOG_UNIFORM

@@ -1,7 +1,7 @@
 """Building blocks of the adversarial models (CycleGAN, pix2pix, PDA-Net).
 
 * :class:`ResnetGenerator` -- the CycleGAN generator (Zhu et al. 2017, ICCV, App. 7.2;
-  Johnson et al. 2016) that seed 003 §IV-C uses for G_D, G_B and G_DA: a *down* path
+  Johnson et al. 2016) that the PDA-Net paper §IV-C uses for G_D, G_B and G_DA: a *down* path
   (7x7 conv, reflection padding 3; two 3x3 stride-2 convs), ``n_blocks`` residual blocks
   (two 3x3 convs, reflection padding 1), an *up* path (two 3x3 stride-2 transposed convs,
   7x7 conv, reflection padding 3); instance norm + ReLU after every conv but the last.
@@ -17,13 +17,13 @@
   filters: the 70x70 PatchGAN; 4x4 convs, stride 2 except the last two, LeakyReLU 0.2,
   no norm on the first layer), one logit per patch.
 * :class:`FeatureDiscriminator` -- the feature-alignment domain classifier D_FA of PDA-Net
-  on bottleneck feature maps (seed 003 §III-C2 gives no architecture: ours is a small
+  on bottleneck feature maps (the PDA-Net paper §III-C2 gives no architecture: ours is a small
   patch classifier, 3x3 convs, LeakyReLU 0.2, one stride-2 conv, one logit per position).
 * :func:`gan_loss` -- ``lsgan`` (least squares, Mao et al. 2017; what CycleGAN trains with,
   Zhu et al. §4 "Training details") or ``bce`` (the log-likelihood objective written in
-  seed 003 Eqs. 1, 2, 4, 6 and used by pix2pix, on logits). The generators use the
+  the PDA-Net paper Eqs. 1, 2, 4, 6 and used by pix2pix, on logits). The generators use the
   non-saturating form (target "real" for their fakes), as the CycleGAN/pix2pix code does,
-  rather than the minimax ``log(1 - D(G))`` of seed 003 Eq. 8 (same fixed point, usable
+  rather than the minimax ``log(1 - D(G))`` of the PDA-Net paper Eq. 8 (same fixed point, usable
   gradients when D wins early).
 
 Intensity convention: images enter and leave the generators in the data's units (about
@@ -256,7 +256,7 @@ class ResnetBlock(nn.Module):
 
 class ResnetUp(nn.Module):
     """The up path: two 3x3 stride-2 transposed convs (padding 1, output padding 1) + norm +
-    ReLU, then reflection pad 3, 7x7 conv to one channel (the *Up* block of seed 003 Fig. 1;
+    ReLU, then reflection pad 3, 7x7 conv to one channel (the *Up* block of the PDA-Net paper Fig. 1;
     PDA-Net shares one instance of it between G_D and G_DA)."""
 
     def __init__(self, ngf: int, norm: str = "instance", cout: int = 1, outer_kernel: int = 7):
@@ -278,7 +278,7 @@ class ResnetUp(nn.Module):
 class ResnetGenerator(nn.Module):
     """CycleGAN ResNet generator ``(B, 1, H, W) -> (B, 1, H, W)`` for any H, W (module
     docstring). Parts: ``down`` (7x7 conv + two stride-2 convs), ``blocks`` (the residual
-    blocks; ``down`` + ``blocks`` = phi, the feature extractor of seed 003 §III-C2) and
+    blocks; ``down`` + ``blocks`` = phi, the feature extractor of the PDA-Net paper §III-C2) and
     ``up`` (:class:`ResnetUp`; pass ``up=`` to share another generator's).
 
     ``output``: ``tanh`` or ``residual`` (module docstring).

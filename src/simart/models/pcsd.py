@@ -1,32 +1,32 @@
-"""PCSD: Physics-Constrained Self-supervised Diffusion (seed 000 §3, Algorithms 1-2) and the
+"""PCSD: Physics-Constrained Self-supervised Diffusion (the PCSD paper §3, Algorithms 1-2) and the
 ablations of its Table 3.
 
-Network (seed 000 §3.4): a U-Net epsilon-predictor ``eps_theta(x_t, t, m, theta_m | y)``:
+Network (the PCSD paper §3.4): a U-Net epsilon-predictor ``eps_theta(x_t, t, m, theta_m | y)``:
 
 * sinusoidal time embedding + a learned modality embedding (``emb_dim``-d, 128 in the
-  seed) + an embedding of the physical parameters theta_m (``param_cond``; the seed's
+  paper) + an embedding of the physical parameters theta_m (``param_cond``; the paper's
   "input: ... and physics parameters"), summed and passed through one shared projection
   (Linear-SiLU-Linear), injected into every residual block by adaptive group
   normalisation ``AdaGN(h) = (1 + gamma_{m,t}) GN(h) + beta_{m,t}`` (eq. 19);
 * residual blocks of two 3x3 convs with GroupNorm + SiLU, ``blocks`` per level,
-  ``len(mults) - 1`` 2x2 average-pool down-samplings (4 in the seed), nearest up-sampling,
+  ``len(mults) - 1`` 2x2 average-pool down-samplings (4 in the paper), nearest up-sampling,
   concatenated skips (the first block of each decoder level takes them); a transformer
   bottleneck (pre-norm multi-head self-attention, ``heads`` = 8, feed-forward ``ff_dim`` =
-  1024 in the seed); GroupNorm + SiLU + 3x3 output conv (zero-init). No conv in the
+  1024 in the paper); GroupNorm + SiLU + 3x3 output conv (zero-init). No conv in the
   re-sampling: on the CPU the embedded network's cost is the number of conv layers.
 * ``stem`` 2 (paper preset): a 2x2 pixel-unshuffle before the first conv and a
   pixel-shuffle after the last, so that a 512^2 image is processed at 256 -> 128 -> 64 ->
-  32 -> 16 as the seed describes (4 down-samplings of the 256^2 stem).
+  32 -> 16 as the paper describes (4 down-samplings of the 256^2 stem).
 
 Conditioning on the degraded image ``y`` (our choice): ``y`` is concatenated to
 ``x_t`` as a second input channel and sampling starts from N(0, I) noise -- the standard
-conditional DDPM (SR3, Saharia et al. 2022). The seed's Algorithm 2 starts from
+conditional DDPM (SR3, Saharia et al. 2022). The paper's Algorithm 2 starts from
 ``x_T = y`` with an unconditional network; but y is not distributed as N(0, I) noise at
 t = T, and a network that never sees y cannot know which image to restore when sampling
-starts from noise, so the seed's literal form is ill-posed; concatenation keeps y in view
+starts from noise, so the paper's literal form is ill-posed; concatenation keeps y in view
 at every step.
 
-Losses (eq. 26; weights ``lambda_*`` = 1.0, 0.5, 0.5, 0.1, 0.01 in the seed), images in
+Losses (eq. 26; weights ``lambda_*`` = 1.0, 0.5, 0.5, 0.1, 0.01 in the paper), images in
 [-1, 1], ``x0_hat`` by Tweedie (eq. 22) from the epsilon prediction:
 
 * ``diffusion``: ``mean (eps - eps_hat)^2`` (eq. 20), t ~ U{1..T} per image.
@@ -57,19 +57,19 @@ Losses (eq. 26; weights ``lambda_*`` = 1.0, 0.5, 0.5, 0.1, 0.01 in the seed), im
 
 The x0_hat terms are weighted per image by ``sqrt(abar_t)`` (``abar_t`` for the squared
 perceptual term): Tweedie's ``x0_hat`` amplifies the epsilon error by ``1/sqrt(abar_t)``
-(~3e4 at t = T with the cosine schedule), so the seed's unweighted terms are unbounded;
+(~3e4 at t = T with the cosine schedule), so the paper's unweighted terms are unbounded;
 with the weight, ``sqrt(abar_t) |P(x0_hat) - P(x_0)|`` stays of the order of the epsilon
-error (ours; the seed does not say).
+error (ours; the paper does not say).
 
 Sampling (Algorithm 2): DDPM over all T steps or DDIM (``sampler``, ``steps``,
 ``eta_ddim``), from N(0, I) (``start`` 1) or from the measurement (``start`` < 1: the chain
 starts at ``t_s = start (T-1)`` from ``sqrt(abar) y + sqrt(1 - abar) eps``, the conditional
 form of Algorithm 2's ``x_T = y``), down to ``stop (T-1)`` where Tweedie's estimate is
-returned; the mean of ``n_samples`` samples; physics guidance of strength ``eta`` (0.5, seed)
+returned; the mean of ``n_samples`` samples; physics guidance of strength ``eta`` (0.5, the paper)
 applied where ``abar_t >= guide_min_abar``: the score ``s_t = -eps_hat / sqrt(1 - abar_t)``
-becomes ``s_t - eta * g`` (the seed writes ``+ eta * grad L_phys``, which ascends the loss:
+becomes ``s_t - eta * g`` (the paper writes ``+ eta * grad L_phys``, which ascends the loss:
 a sign error) with ``L_guide = guide_scale * ||P(x0_hat) - y||`` (``guide_loss`` l1 = the
-seed's eq. 21 norm; l2 = ``0.5 ||.||^2``), the consistency of Tweedie's estimate with the
+paper's eq. 21 norm; l2 = ``0.5 ||.||^2``), the consistency of Tweedie's estimate with the
 measured image, and (``guide_wrt``):
 
 * ``x_t`` (paper preset; Algorithm 2 literally): ``g = grad_{x_t} L_guide`` by autograd
@@ -80,11 +80,11 @@ measured image, and (``guide_wrt``):
   form of manifold-preserving guidance, He et al. 2024).
 
 Measured on the embedded shards (300 training steps, test + val images of each modality):
-the seed's literal guidance (L1 w.r.t. x_t, eta 0.5) changes little or overshoots; the
+the paper's literal guidance (L1 w.r.t. x_t, eta 0.5) changes little or overshoots; the
 sign gradient of the L1 norm has unit size at every pixel however small the residual.
 The embedded preset (``start`` 0.3, 5 DDIM steps, ``stop`` 0.1, 2 samples, x0 / l2
 guidance with ``eta * guide_scale`` = 6) beats the noisy input on all four modalities.
-The "fast variant" of the seed (Table 6, 250 steps) = ``set_sampling(sampler="ddim",
+The "fast variant" of the paper (Table 6, 250 steps) = ``set_sampling(sampler="ddim",
 steps=250)``; the paper preset samples with 1000 DDPM steps from noise.
 
 Ablations (Table 3), each its own registry name with pcsd's hparams but: ``pcsd_no_physics``
@@ -252,6 +252,11 @@ class PCSDUNet(nn.Module):
     def embed(self, t: Tensor, m: Tensor, pvec: Tensor) -> Tensor:
         emb = timestep_embedding(t, self.emb_dim)
         if self.modality is not None:
+            n = self.modality.num_embeddings
+            if bool((m >= n).any()):
+                raise ValueError(f"modality index {int(m.max())} has no row in PCSD's modality "
+                                 f"embedding (n_modalities = {n}): raise the hyper-parameter "
+                                 "n_modalities to train on more modalities")
             emb = emb + self.modality(m)
         if self.params is not None:
             emb = emb + self.params(pvec)
@@ -358,7 +363,7 @@ def tv_per_image(x: Tensor) -> Tensor:
 # ------------------------------------------------------------------------- the model
 
 class PCSD(DiffusionModel):
-    """PCSD (seed 000): see the module docstring."""
+    """PCSD (the PCSD paper): see the module docstring."""
 
     name: ClassVar[str] = "pcsd"
     sampling_options = ("sampler", "steps", "eta", "eta_ddim", "n_samples", "variance",

@@ -1,9 +1,9 @@
-"""PDA-Net (seed 003): physics-based simulation -> experimental domain adaptation for STM
-denoising, and its ablation variants (seed 003 Tables I-II).
+"""PDA-Net: physics-based simulation -> experimental domain adaptation for STM
+denoising, and its ablation variants (the PDA-Net paper Tables I-II).
 
-Domains (stm_cu111; the seed's notation): ``batch.y`` = I_BS (simulated blurry), ``batch.xu``
+Domains (stm_cu111; the paper's notation): ``batch.y`` = I_BS (simulated blurry), ``batch.xu``
 = I_S (simulated clean, *unpaired*), ``batch.u`` = I_E (experimental-like target domain).
-**Unpaired training**: seed 003 §III-A: "the neural network is trained in an unsupervised
+**Unpaired training**: the PDA-Net paper §III-A: "the neural network is trained in an unsupervised
 manner, meaning there is no direct one-to-one correspondence between the clear image I_S
 and its blurred counterpart I_BS in the training set" -- so ``batch.x`` (the paired clean
 map of y, which our simulation does have) is never read; I_S comes from stm_cu111's
@@ -15,7 +15,7 @@ G_D(I_BS)), ``d_b`` (I_BS vs G_B(I_S)), ``d_da`` (I_S vs G_DA(I_E)); ``d_fa`` (D
 model only): domain classifier on the bottleneck features phi (down path + ResNet blocks)
 of G_DA(I_E) ("1", Eq. 6) vs G_D(I_BS) ("0").
 
-Variants (registry names; seed 003 §IV-E):
+Variants (registry names; the PDA-Net paper §IV-E):
 
 * ``pdanet_da`` (:class:`PDANetDA`, "CycleGAN+DA"): the CycleGAN of G_D/G_B plus G_DA/D_DA;
   G_DA is a separate generator (own up path);
@@ -26,7 +26,7 @@ Variants (registry names; seed 003 §IV-E):
 
 The "CycleGAN pretrained on simulation applied to experimental" row is ``cyclegan``.
 
-Losses (Eq. 7 with the seed's weights; ``l`` = ``gan_loss``, BCE in the paper, LSGAN in the
+Losses (Eq. 7 with the paper's weights; ``l`` = ``gan_loss``, BCE in the paper, LSGAN in the
 tiny default; generators non-saturating, see :mod:`simart.models.gan`):
 
 * discriminators (Algorithm 1, first): ``lambda_d L(d_d; I_S, G_D(I_BS)) + lambda_b
@@ -39,11 +39,11 @@ tiny default; generators non-saturating, see :mod:`simart.models.gan`):
   ``+ lambda_fa 0.5 (l(d_fa(phi_DA(I_E)), 0) + l(d_fa(phi_D(I_BS)), 1))`` (both feature
   extractors minimise L_FA, Eq. 6 / the argmin below Eq. 7: label-swapped,
   non-saturating) ``[+ lambda_cyc lambda_identity (|G_D(I_S) - I_S| + |G_B(I_BS) - I_BS|)]``
-  (identity term: not in the seed, 0 by default) ``[+ lambda_paired |G_D(I_BS) - x|_1]``
-  (NOT in the seed: an optional supervised term on the paired clean map ``batch.x``; with
-  ``lambda_paired > 0`` the model also needs ``x``. 0 = the seed's unpaired training).
+  (identity term: not in the paper, 0 by default) ``[+ lambda_paired |G_D(I_BS) - x|_1]``
+  (NOT in the paper: an optional supervised term on the paired clean map ``batch.x``; with
+  ``lambda_paired > 0`` the model also needs ``x``. 0 = the paper's unpaired training).
 
-Not in the seed (hparams ``deg_noise_*`` > 0, the embedded default): G_B's output gets
+Not in the paper (hparams ``deg_noise_*`` > 0, the embedded default): G_B's output gets
 random STM scan noise (:func:`simart.models.gan.scan_noise`) wherever G_B is applied in
 training (D_B's fake, both cycles): a deterministic G_B cannot draw the blurry domain's
 noise (:mod:`simart.specs.hparams_gan`, "Stochastic degradation generator").
@@ -186,7 +186,7 @@ class PDANetDA(RestorationModel):
 
 
 class PDANetDAWS(PDANetDA):
-    """"CycleGAN+DA+WS": G_DA shares G_D's up path (seed 003 Eq. 5)."""
+    """"CycleGAN+DA+WS": G_DA shares G_D's up path (the PDA-Net paper Eq. 5)."""
 
     name: ClassVar[str] = "pdanet_da_ws"
     weight_sharing: ClassVar[bool] = True
@@ -194,7 +194,7 @@ class PDANetDAWS(PDANetDA):
 
 class PDANet(PDANetDAWS):
     """Full PDA-Net: weight sharing + feature alignment (D_FA on the bottleneck features,
-    seed 003 Eq. 6)."""
+    the PDA-Net paper Eq. 6)."""
 
     name: ClassVar[str] = "pdanet"
     feature_alignment: ClassVar[bool] = True

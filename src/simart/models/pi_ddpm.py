@@ -1,12 +1,12 @@
-"""PI-DDPM: physics-informed conditional DDPM for fluorescence microscopy (seed 002,
+"""PI-DDPM: physics-informed conditional DDPM for fluorescence microscopy (the PI-DDPM paper,
 Algorithms 1-2), and its plain-DDPM ablation.
 
-Notation. Seed 002 writes ``y`` for the true object and ``x`` for the measurement; here, as
+Notation. The PI-DDPM paper writes ``y`` for the true object and ``x`` for the measurement; here, as
 everywhere in simart, ``x`` is the clean image and ``y`` the degraded one. Its ``y_t`` is
 our diffused clean image ``x_t``, its ``x~ = K * y_0`` our noiseless measurement
 ``K * x_0``, its ``gamma_t`` our ``abar_t``.
 
-Network (seed 002 Fig. 1d): a U-Net of conv blocks with instance normalisation (two 3x3
+Network (the PI-DDPM paper Fig. 1d): a U-Net of conv blocks with instance normalisation (two 3x3
 convs, InstanceNorm, SiLU; the noise-level embedding added after the first conv), 2x2
 average-pool down-sampling, bilinear up-sampling + concatenated skips; input
 ``[x_t, y]`` (the degraded image concatenated, SR3), conditioned on the noise level
@@ -22,16 +22,16 @@ K = each image's widefield / confocal PSF from its parameters,
 ``mean (eps + sigma_t^2 nu_t g - eps_theta(x_t, y, gamma))^2``, ``sigma_t^2 = beta_t``: the
 network learns the noise shifted by the physics term, so that its mean
 ``mu_theta = (x_t - beta_t / sqrt(1 - gamma) eps_theta) / sqrt(alpha_t)`` moves *down* the
-data-fidelity gradient (the seed's eq. 9/11 signs are inconsistent; this is the sign
+data-fidelity gradient (the paper's eq. 9/11 signs are inconsistent; this is the sign
 under which the learned shift reduces ``||K x_t - x~||``, Algorithm 1's definition of g as
 the gradient of the squared residual). ``physics`` false (``pi_ddpm_plain``): plain
-conditional DDPM (eq. 28), the seed's "DDPM" baseline.
+conditional DDPM (eq. 28), the paper's "DDPM" baseline.
 
 Sampling (Algorithm 2): ancestral DDPM (or DDIM) from N(0, I), each update followed by
 ``x_{t-1} -= nu_t g`` with ``g = grad_{x_t} [ ||K * x_t - (y - b)||^2 + lambda R(x_t) ]``
 computed with the measured image ``y`` (background ``b`` from its parameters subtracted) and
 the known PSF, ``nu_t = eta sqrt(abar_t) / ||g||`` (``eta`` = the sampling option, 10 by
-default); the seed's learned ``g_theta`` is our explicit gradient since the PSF of every
+default); the paper's learned ``g_theta`` is our explicit gradient since the PSF of every
 test image is known here. Without ``params`` (or eta = 0) sampling has no physics term.
 ``R``: ``l1`` = ``sum |x|``, ``l2`` = ``sum x^2`` of the image in data units [0, 1] (the
 fluorescence background is 0), weight ``reg_weight`` (constant lambda_t; not given).
@@ -131,7 +131,7 @@ def regulariser(x_data: Tensor, kind: str) -> Tensor:
 
 
 class PIDDPM(DiffusionModel):
-    """PI-DDPM (seed 002): see the module docstring."""
+    """PI-DDPM: see the module docstring."""
 
     name: ClassVar[str] = "pi_ddpm"
     sampling_options = ("sampler", "steps", "eta", "eta_ddim", "n_samples", "variance",
@@ -244,13 +244,13 @@ class PIDDPM(DiffusionModel):
 
 
 class PIDDPML2(PIDDPM):
-    """Seed 002 Fig. 5's other regulariser: PI-DDPM with the L2 instead of the L1 term."""
+    """PI-DDPM paper Fig. 5's other regulariser: PI-DDPM with the L2 instead of the L1 term."""
 
     name: ClassVar[str] = "pi_ddpm_l2"
 
 
 class PIDDPMPlain(PIDDPM):
-    """The seed's DDPM ablation: the same network and sampler without the physics term."""
+    """The paper's DDPM ablation: the same network and sampler without the physics term."""
 
     name: ClassVar[str] = "pi_ddpm_plain"
 

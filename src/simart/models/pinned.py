@@ -1,23 +1,23 @@
-"""PINNED: Physics-Informed Neural Network Enhanced Denoising (Awan et al., seed 001).
+"""PINNED: Physics-Informed Neural Network Enhanced Denoising (Awan et al., the PINNED paper).
 
-Network (seed 001 "Physics Informed Neural Network"): ``x_hat = Dec(Enc(y))``; every encoder
+Network (the PINNED paper "Physics Informed Neural Network"): ``x_hat = Dec(Enc(y))``; every encoder
 and decoder block is three successive 'same' convs each followed by LeakyReLU
 (``z_l = phi(W_l * z_{l-1} + b_l)``); the encoder halves the resolution after each block
-(2x2 max-pooling -- the seed does not say how it compresses), a latent block at
+(2x2 max-pooling -- the paper does not say how it compresses), a latent block at
 ``width * 2**depth`` channels, and the decoder up-samples with 2x2 stride-2 transposed convs
-(+ LeakyReLU) mirroring the encoder, then a 1x1 conv to one channel. The seed names no skip
+(+ LeakyReLU) mirroring the encoder, then a 1x1 conv to one channel. The paper names no skip
 connections and no residual output, so both are off at paper scale (``skips``, ``residual``
-turn them on). Levels, filters and LeakyReLU slope are not in the seed (see hparams.py).
+turn them on). Levels, filters and LeakyReLU slope are not in the paper (see hparams.py).
 
-Loss (seed 001 eqs. for L_TV, L_SF, L_B, L_C and L_total), for prediction ``x_hat`` and
+Loss (the PINNED paper eqs. for L_TV, L_SF, L_B, L_C and L_total), for prediction ``x_hat`` and
 target ``x`` of ``N = H W`` pixels, each term averaged over the batch:
 
 * ``L_MSE = mean (x_hat - x)**2``;
 * ``L_TV = (1/N) sum_ij |x_hat[i+1,j] - x_hat[i,j]| + |x_hat[i,j+1] - x_hat[i,j]|`` -- the
-  seed's anisotropic TV of the PREDICTION; the seed writes a plain sum, we divide by ``N``
+  paper's anisotropic TV of the PREDICTION; the paper writes a plain sum, we divide by ``N``
   so that the term does not grow with the patch size (our choice);
 * ``L_SF = (1/N) sum_k | |F(x_hat)(k)| - |F(x)(k)| |`` with ``F`` the UNITARY 2-D DFT
-  (``norm='ortho'``; the seed leaves the normalisation open): by Parseval the term is then
+  (``norm='ortho'``; the paper leaves the normalisation open): by Parseval the term is then
   on the scale of a pixel-domain error and independent of the patch size;
 * ``L_B = |mu(x_hat) - mu(x)|`` (per image mean intensity);
 * ``L_C = |sigma(x_hat) - sigma(x)|`` (per image population standard deviation);
@@ -74,7 +74,7 @@ def contrast_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 class PINNEDNet(nn.Module):
-    """Encoder-decoder of seed 001 (see module docstring); H, W multiples of ``2**depth``."""
+    """Encoder-decoder of the PINNED paper (see module docstring); H, W multiples of ``2**depth``."""
 
     def __init__(self, depth: int, width: int, kernel: int, convs: int, slope: float,
                  skips: bool):
@@ -111,7 +111,7 @@ class PINNEDNet(nn.Module):
 
 
 class PINNED(RestorationModel):
-    """PINNED (seed 001): encoder-decoder + physics-informed loss (module docstring)."""
+    """PINNED: encoder-decoder + physics-informed loss (module docstring)."""
 
     name: ClassVar[str] = "pinned"
     size_multiple: ClassVar[int] = 4
@@ -131,7 +131,7 @@ class PINNED(RestorationModel):
         return y + out if self.hparams["residual"] else out
 
     def loss_terms(self, pred: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The five unweighted terms of seed 001's total loss."""
+        """The five unweighted terms of the PINNED paper's total loss."""
         return {"mse": F.mse_loss(pred.float(), x.float()), "tv": tv_loss(pred),
                 "sf": spectral_fidelity_loss(pred, x), "brightness": brightness_loss(pred, x),
                 "contrast": contrast_loss(pred, x)}

@@ -1,5 +1,5 @@
 """UNet-RCAN (Ebrahimi et al. 2023, "Deep learning enables fast, gentle STED microscopy",
-Commun. Biol.; seed 004 ref [10]), after the authors' reference code
+Commun. Biol.; the conditional-DDPM paper ref [10]), after the authors' reference code
 (github.com/vebrahimi1990/UNet_RCAN_Denoising, ``UNet_RCAN_2D.py``).
 
 Stage 1, a U-Net restoring context: levels ``n < depth`` with ``c_n = width * 2**n``

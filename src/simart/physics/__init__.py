@@ -1,4 +1,4 @@
-"""SIMART physics operators ``y = P_m(x; theta_m) + eta`` (seed 000 §3.3; docs/physics.md).
+"""SIMART physics operators ``y = P_m(x; theta_m) + eta`` (the PCSD paper §3.3; docs/physics.md).
 
 One definition per operator, batched and differentiable in ``x`` (PyTorch), used by the
 dataset builder, the physics losses and the guided samplers:
@@ -33,7 +33,6 @@ from simart.physics.afm import (
     dilate_exact,
     dilate_soft,
     erode_exact,
-    forward_afm,
     morphological_gradient_eq12,
     soft_dilation_bias,
     tip_depth_nm,
@@ -54,21 +53,18 @@ from simart.physics.lm import (
     lm_transfer,
 )
 from simart.physics.noise import add_noise, noise_variance
+from simart.physics.operators import Operator, operator, operator_of_code
 from simart.physics.params import sample_params
 from simart.physics.sem import (
-    forward_sem,
     kanaya_okayama_range_um,
     sem_beam_kernel,
-    sem_linear_otf,
 )
-from simart.physics.stem import forward_stem, scan_offsets, stem_probe, stem_transfer
+from simart.physics.stem import scan_offsets, stem_probe
 from simart.physics.tem import (
     chi,
     ctf,
     electron_wavelength_nm,
-    forward_tem,
     spatial_envelope,
-    tem_transfer,
     temporal_envelope,
 )
 from simart.specs.lm import LM_PARAM_SPECS
@@ -76,22 +72,16 @@ from simart.specs.modalities import DEFAULT_PARAM_SPECS, MODALITIES, SEED_STEM_A
 
 __all__ = [
     "DEFAULT_PARAM_SPECS", "LM_PARAM_SPECS", "MODALITIES", "SEED_STEM_APERTURE_MRAD",
-    "SOFT_TAU_DEFAULT", "LMOperator", "NonLinearOperatorError", "add_noise",
+    "SOFT_TAU_DEFAULT", "LMOperator", "NonLinearOperatorError", "Operator", "add_noise",
     "add_poisson_background", "chi", "crop_fft", "ctf", "dilate_exact", "dilate_soft",
     "electron_wavelength_nm", "erode_exact", "fft_pad_width", "fft_padded_shape", "forward",
     "forward_lm", "kanaya_okayama_range_um", "linear_otf", "lm_psf", "lm_transfer",
-    "morphological_gradient_eq12", "noise_variance", "pad_for_fft", "sample_params", "scan_offsets",
+    "morphological_gradient_eq12", "noise_variance", "operator", "operator_of_code", "pad_for_fft", "sample_params", "scan_offsets",
     "sem_beam_kernel", "soft_dilation_bias", "spatial_envelope", "stem_probe",
     "temporal_envelope", "tip_depth_nm", "tip_kernel",
 ]
 
 AFM_MODES = ("exact", "soft", "eq12")
-
-
-def _check_modality(modality: str) -> str:
-    if modality not in MODALITIES:
-        raise ValueError(f"unknown modality {modality!r}; allowed: {list(MODALITIES)}")
-    return modality
 
 
 def forward(
@@ -103,48 +93,28 @@ def forward(
     seeds: Tensor | None = None,
     tau: float = SOFT_TAU_DEFAULT,
 ) -> Tensor:
-    """Noiseless operator ``P_m(x; theta)`` on images (B, 1, H, W); same shape and dtype.
+    """Noiseless operator ``P_m(x; theta)`` on images (B, 1, H, W); same shape and dtype:
+    ``operator(modality).A(x, params, ...)``.
 
     Args:
-        modality: "AFM", "TEM", "SEM" or "STEM".
+        modality: a registered modality (:data:`simart.specs.operators.OPERATORS`:
+            "AFM", "TEM", "SEM", "STEM", "widefield", "confocal").
         x: clean images (B, 1, H, W), float32 or float64, on any device.
         params: parameter name -> 1-D tensor of length B or python float (see
             ``DEFAULT_PARAM_SPECS`` for names and units).
-        afm_mode: "exact" (the imaging model, numba on CPU), "soft" (log-sum-exp with
-            temperature ``tau`` in 1 / image unit) or "eq12" (the seed's morphological
-            gradient, not an AFM image).
-        seeds: STEM only: per-image int64 scan seeds for the scan distortion. When None,
-            ``params["scan_seed"]`` is used if present; otherwise no scan distortion.
+        afm_mode: AFM only: "exact" (the imaging model, numba on CPU), "soft" (log-sum-exp
+            with temperature ``tau`` in 1 / image unit) or "eq12" (the PCSD paper's
+            morphological gradient, not an AFM image).
+        seeds: per-image int64 seeds of the operator's random parts (STEM: the scan
+            distortion). When None, ``params["scan_seed"]`` is used if present; otherwise
+            no scan distortion.
 
     Differentiable in ``x`` for every modality and AFM mode (AFM "exact": the gradient
     reaches each output's winning source pixel).
     """
-    _check_modality(modality)
-    if modality == "AFM":
-        if afm_mode not in AFM_MODES:
-            raise ValueError(f"afm_mode = {afm_mode!r}; allowed: {list(AFM_MODES)}")
-        return forward_afm(x, params, afm_mode, tau)
-    if modality == "TEM":
-        return forward_tem(x, params)
-    if modality == "SEM":
-        return forward_sem(x, params)
-    return forward_stem(x, params, seeds)
-
-
-def _scalar_params(modality: str, params: Mapping[str, float]) -> dict[str, float]:
-    out = {k: v for k, v in DEFAULT_PARAM_SPECS[modality].items() if not isinstance(v, list)}
-    for k, v in params.items():
-        if isinstance(v, Tensor):
-            if v.numel() != 1:
-                raise ValueError(f"linear_otf needs one image's parameters; '{k}' has "
-                                 f"{v.numel()} values")
-            v = float(v)
-        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-            out[k] = float(v)
-    missing = sorted(set(DEFAULT_PARAM_SPECS[modality]) - set(out))
-    if missing:
-        raise ValueError(f"linear_otf({modality!r}) is missing parameters {missing}")
-    return out
+    op = operator(modality)
+    given = {"afm_mode": afm_mode, "tau": tau}
+    return op.A(x, params, seeds=seeds, **{k: given[k] for k in op.options})
 
 
 def linear_otf(
@@ -155,27 +125,18 @@ def linear_otf(
     image_shape: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Transfer function (complex128, ``shape``, unshifted numpy FFT layout) of the linear
-    part of the operator, on the PADDED grid ``shape`` = ``fft_padded_shape(image shape)``.
+    part of the operator, on the PADDED grid ``shape`` = ``fft_padded_shape(image shape)``:
+    ``operator(modality).transfer``; ``NonLinearOperatorError`` when it has none (AFM).
 
     ``forward`` (without scan distortion) is exactly
     ``ifft2(fft2(np.pad(x, fft_pad_width(x.shape), "symmetric")) * otf).real[:H, :W]``
     for TEM (the CTF with OTF(0) = 1: the mean passes), STEM (probe OTF; scan distortion
     not included) and SEM with lambda_c = 0. SEM in general: the linearisation
     tanh(z) ~ z, ``G_b + lambda_c G_c``; the charging width uses the field of view of
-    ``image_shape`` (default: ``shape`` / 2). AFM raises ``NonLinearOperatorError``.
+    ``image_shape`` (default: ``shape`` / 2).
     """
-    _check_modality(modality)
-    if modality == "AFM":
-        raise NonLinearOperatorError(
-            "AFM tip dilation is not linear: it has no OTF; use erode_exact (Villarrubia "
-            "reconstruction) instead of Wiener / Richardson-Lucy")
-    shape = (int(shape[0]), int(shape[1]))
-    p = _scalar_params(modality, params)
-    if modality == "TEM":
-        t = tem_transfer(p, shape)
-    elif modality == "STEM":
-        t = stem_transfer(p, shape)
-    else:
-        img = image_shape if image_shape is not None else (shape[0] // 2, shape[1] // 2)
-        t = sem_linear_otf(p, shape, img)
-    return t.astype(np.complex128)
+    op = operator(modality)
+    t = op.transfer(params, shape, image_shape=image_shape)
+    if t is None:
+        raise NonLinearOperatorError(op.nonlinear_reason)
+    return t

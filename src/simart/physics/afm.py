@@ -1,6 +1,6 @@
 """AFM: tip-sample convolution as grey-scale dilation (Villarrubia 1997).
 
-Imaging model (seed eq. 1; docs/physics.md): ``I(s) = max_u [S(s + u) + K(u)]`` with the tip
+Imaging model (the PCSD paper's eq. 1; docs/physics.md): ``I(s) = max_u [S(s + u) + K(u)]`` with the tip
 ``K <= 0``, ``K(0) = 0`` (the apex). Heights are in image units: image value 1.0 =
 ``height_scale_nm`` nm, so ``K = -depth_nm(|u|) / height_scale_nm``.
 
@@ -19,10 +19,10 @@ Imaging model (seed eq. 1; docs/physics.md): ``I(s) = max_u [S(s + u) + K(u)]`` 
   winning tap of each pixel and the value is re-gathered from ``x`` in torch, so the
   gradient flows to the winning pixel. Taps that cannot win are skipped (exactly safe):
   any tap with ``K(u) < max(K) - (max(x) - min(x))``.
-* Soft dilation (seed eq. 13) is a log-sum-exp with temperature tau in 1 / image unit;
-  see :func:`dilate_soft` for the bias handling. The seed's tau = 10 is very soft on
+* Soft dilation (the PCSD paper's eq. 13) is a log-sum-exp with temperature tau in 1 / image unit;
+  see :func:`dilate_soft` for the bias handling. The paper's tau = 10 is very soft on
   [0, 1] images; the default here is ``SOFT_TAU_DEFAULT`` = 100.
-* ``morphological_gradient_eq12`` is the seed's eq. 12 (x (+) K - x (-) K): an edge map,
+* ``morphological_gradient_eq12`` is the paper's eq. 12 (x (+) K - x (-) K): an edge map,
   NOT an AFM image; offered only as that explicitly named variant.
 """
 
@@ -37,6 +37,7 @@ from torch import Tensor
 
 from simart.physics._afm_kernels import dilate_padded, dilate_padded_arg
 from simart.physics.common import check_image, param_array
+from simart.physics.operators import Operator
 
 SOFT_TAU_DEFAULT = 100.0
 AFM_KEYS = ("pixel_size_nm", "tip_radius_nm", "tip_half_angle_deg", "height_scale_nm")
@@ -273,9 +274,9 @@ def erode_exact(x: np.ndarray | Tensor, K: np.ndarray | Tensor,
 
 def morphological_gradient_eq12(x: np.ndarray | Tensor, K: np.ndarray | Tensor,
                                 ) -> np.ndarray | Tensor:
-    """The seed's eq. 12, ``x (+) K - x (-) K``: the morphological gradient (an edge map).
+    """The paper's eq. 12, ``x (+) K - x (-) K``: the morphological gradient (an edge map).
 
-    Offered only as the seed's named variant; the AFM imaging model is the dilation.
+    Offered only as the paper's named variant; the AFM imaging model is the dilation.
     """
     return dilate_exact(x, K) - erode_exact(x, K)
 
@@ -335,7 +336,7 @@ def soft_dilation_bias(K: np.ndarray, tau: float) -> float:
 
 def dilate_soft(x: np.ndarray | Tensor, K: np.ndarray | Tensor,
                 tau: float = SOFT_TAU_DEFAULT) -> np.ndarray | Tensor:
-    """Differentiable soft dilation (seed eq. 13) with its bias removed.
+    """Differentiable soft dilation (the PCSD paper's eq. 13) with its bias removed.
 
     ``soft(s) = (1/tau) log sum_u exp(tau (x(s+u) + K(u))) - b(K, tau)``, computed
     max-shifted (``m = exact dilation``; ``m + (1/tau) log sum exp(tau (v - m))``, no
@@ -372,7 +373,7 @@ def forward_afm(x: Tensor, params: Mapping[str, Tensor | float], mode: str = "ex
     """AFM image of height maps (B, 1, H, W): each image dilated by its own tip.
 
     ``mode``: "exact" (the imaging model), "soft" (differentiable log-sum-exp, ``tau``)
-    or "eq12" (the seed's morphological gradient, not an AFM image).
+    or "eq12" (the paper's morphological gradient, not an AFM image).
     """
     b, _, _ = check_image(x)
     ops = {"exact": dilate_exact, "soft": lambda im, k: dilate_soft(im, k, tau),
@@ -386,3 +387,25 @@ def forward_afm(x: Tensor, params: Mapping[str, Tensor | float], mode: str = "ex
                        cols["pixel_size_nm"][i], cols["height_scale_nm"][i])
         outs.append(ops[mode](x[i:i + 1], k))
     return torch.cat(outs)
+
+
+class AFMOperator(Operator):
+    """AFM tip dilation (:func:`forward_afm`): not linear, so no transfer function."""
+
+    name = "AFM"
+    options = ("afm_mode", "tau")
+    nonlinear_reason = ("AFM tip dilation is not linear: it has no OTF; use erode_exact "
+                        "(Villarrubia reconstruction) instead of Wiener / Richardson-Lucy")
+    blur_label = "tip reach at half height (px)"
+
+    def A(self, x: Tensor, params: Mapping[str, Tensor | float], *,
+          seeds: Tensor | None = None, afm_mode: str = "exact",
+          tau: float = SOFT_TAU_DEFAULT) -> Tensor:
+        return forward_afm(x, params, afm_mode, tau)
+
+    def blur_px(self, params: Mapping[str, float], image_size: int) -> float:
+        """The tip's footprint radius at half the height range, in pixels."""
+        reach = tip_footprint_radius_nm(float(params["tip_radius_nm"]),
+                                        float(params["tip_half_angle_deg"]),
+                                        0.5 * float(params["height_scale_nm"]))
+        return reach / float(params["pixel_size_nm"])

@@ -1,21 +1,16 @@
-"""The noiseless forward operator of a training batch, per image's dataset subset.
+"""The noiseless forward operator of a training batch, per image.
 
 Physics losses and guidance (PCSD, PI-DDPM) need ``P(x)`` for images whose operators
 differ (a SIMART batch mixes modalities; every image has its own parameters).
-:func:`forward_batch` applies, to each image of ``x``, the operator of its subset with its
-parameters (``Batch.params``), differentiably, on ``x``'s device:
-
-* ``simart``: :func:`simart.physics.forward` of the image's modality (AFM exact dilation,
-  TEM CTF, SEM beam + charging, STEM probe + scan distortion). The modality is the
-  parameter ``modality_code`` (index in :data:`simart.physics.MODALITIES`) when the params
-  carry it -- they always do when they come from the data (:func:`image_params`), so the
-  operator is that of the image even when a model's own subset index says otherwise (a
-  model trained on one modality restoring another: the cross-modal study) -- else the
-  name ``subsets[subset[i]]``;
-* ``lm``: the fluorescence PSF (:func:`simart.physics.lm.forward_lm`, widefield or confocal);
-* ``stem_lattice`` and ``stm_cu111`` have no differentiable forward operator (CDN noise,
-  the STM blur with random step edges): :func:`has_operator` is False and
-  :func:`forward_batch` raises ``ValueError``.
+:func:`forward_batch` applies, to each image of ``x``, its own operator
+(:mod:`simart.physics.operators`) with its own parameters (``Batch.params``),
+differentiably, on ``x``'s device. The operator of an image is its parameter
+``operator_code`` (the index in :data:`simart.specs.operators.OPERATORS`, written by
+:func:`image_params` for every image read from the data), so it is that of the image even
+when a model's own subset index says otherwise (a model trained on one modality restoring
+another: the cross-modal study). ``stem_lattice`` and ``stm_cu111`` have no differentiable
+forward operator (CDN noise; the STM blur with random step edges): :func:`has_operator` is
+False.
 """
 
 from __future__ import annotations
@@ -25,12 +20,13 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor
 
-DATASETS_WITH_OPERATOR = ("simart", "lm")
+from simart.physics.operators import operator, operator_of_code
+from simart.specs.operators import OPERATOR_DATASETS
 
 
 def has_operator(dataset: str) -> bool:
-    """Whether :func:`forward_batch` can apply ``dataset``'s forward operator."""
-    return dataset in DATASETS_WITH_OPERATOR
+    """Whether ``dataset``'s images come from a differentiable forward operator."""
+    return dataset in OPERATOR_DATASETS
 
 
 def _select(params: Mapping[str, Tensor], idx: Tensor) -> dict[str, Tensor]:
@@ -42,45 +38,41 @@ def _select(params: Mapping[str, Tensor], idx: Tensor) -> dict[str, Tensor]:
         if bool(bad.all()):
             continue
         if bool(bad.any()):
-            raise ValueError(f"parameter {k!r} is defined for some images of one subset only")
+            raise ValueError(f"parameter {k!r} is defined for some images of one operator only")
         out[k] = sel
     return out
 
 
-def forward_batch(dataset: str, subsets: Sequence[str], x: Tensor, subset: Tensor | None,
-                  params: Mapping[str, Tensor], *, afm_mode: str = "exact") -> Tensor:
-    """``P(x)``: each image (B, 1, H, W) through the noiseless operator of its subset
-    (``subsets[subset[i]]``) with its parameters ``params[name][i]``; same shape and dtype.
+def operator_codes(params: Mapping[str, Tensor] | None, b: int) -> Tensor:
+    """(B,) long: each image's ``operator_code``; ValueError when the parameters carry none
+    (they come from :func:`image_params`, which always writes it)."""
+    if params is None or "operator_code" not in params:
+        names = sorted(params) if params is not None else None
+        raise ValueError("the images' parameters carry no 'operator_code' (the index of "
+                         "their forward operator; simart.physics.dataset_ops.image_params "
+                         f"writes it); got names {names}")
+    codes = params["operator_code"].reshape(-1)
+    if codes.numel() != b:
+        raise ValueError(f"'operator_code' has {codes.numel()} values for a batch of {b}")
+    return codes.round().long()
 
-    ``afm_mode``: see :func:`simart.physics.forward` ("soft" gives dense AFM gradients).
-    """
-    if not has_operator(dataset):
-        raise ValueError(f"dataset {dataset!r} has no differentiable forward operator "
-                         f"(those that have: {list(DATASETS_WITH_OPERATOR)})")
-    if params is None:
-        raise ValueError("forward_batch needs the images' params (add 'params' to the "
-                         "model's needs)")
+
+def forward_batch(x: Tensor, params: Mapping[str, Tensor], *, afm_mode: str = "exact"
+                  ) -> Tensor:
+    """``P(x)``: each image (B, 1, H, W) through its own noiseless operator
+    (``params["operator_code"]``) with its parameters ``params[name][i]``; same shape and
+    dtype. ``afm_mode``: see :func:`simart.physics.forward` ("soft" gives dense AFM
+    gradients)."""
     b = x.shape[0]
-    params = {k: v.to(x.device) for k, v in params.items()}
-    if dataset == "simart" and "modality_code" in params:
-        from simart.physics import MODALITIES
-
-        subsets, subset = MODALITIES, params.pop("modality_code").round().long()
-    sub = (torch.zeros(b, dtype=torch.long, device=x.device) if subset is None
-           else subset.to(x.device))
+    codes = operator_codes(params, b).to(x.device)
+    params = {k: v.to(x.device) for k, v in params.items() if k != "operator_code"}
     out = torch.empty_like(x)
-    for s in torch.unique(sub).tolist():
-        idx = (sub == s).nonzero().flatten()
-        p = _select(params, idx)
-        xs = x[idx]
-        if dataset == "simart":
-            from simart import physics
-
-            y = physics.forward(subsets[s], xs, p, afm_mode=afm_mode)
-        else:
-            from simart.physics.lm import forward_lm
-
-            y = forward_lm(xs, p)
+    given = {"afm_mode": afm_mode}
+    for c in torch.unique(codes).tolist():
+        idx = (codes == c).nonzero().flatten()
+        op = operator_of_code(c)
+        y = op.A(x[idx], _select(params, idx), **{k: given[k] for k in op.options
+                                                  if k in given})
         out = out.index_copy(0, idx, y.to(x.dtype))
     return out
 
@@ -88,12 +80,12 @@ def forward_batch(dataset: str, subsets: Sequence[str], x: Tensor, subset: Tenso
 def param_names(dataset: str, subset: str) -> tuple[str, ...]:
     """Names of the per-image parameters ``Batch.params`` carries for ``subset`` of
     ``dataset`` (columns of its shard tables): the operator's physical parameters, the noise
-    levels and the seeds of random parts of the operator (STEM scan distortion)."""
+    levels (simart) and the seeds of random parts of the operator (STEM scan distortion)."""
     if dataset == "simart":
-        from simart import physics
+        from simart.specs.modalities import DEFAULT_PARAM_SPECS
 
-        names = (*physics.DEFAULT_PARAM_SPECS[subset], *physics.DEFAULT_PARAM_SPECS["noise"])
-        return names + (("scan_seed",) if subset == "STEM" else ())
+        op = operator(subset)
+        return (*op.param_table, *DEFAULT_PARAM_SPECS["noise"], *op.seed_params)
     if dataset == "lm":
         from simart.specs.lm import LM_PARAM_SPECS
 
@@ -103,13 +95,12 @@ def param_names(dataset: str, subset: str) -> tuple[str, ...]:
 
 def image_params(dataset: str, subset: str, row: Mapping) -> dict[str, float | int]:
     """The parameters of one image (``Batch.params`` entry) from its shard-table row:
-    :func:`param_names` (seeds as int) and, for simart, ``modality_code``."""
+    :func:`param_names` (seeds as int) and, for a dataset with operators, its
+    ``operator_code``."""
     out: dict[str, float | int] = {k: (int(row[k]) if k.endswith("_seed") else float(row[k]))
                                    for k in param_names(dataset, subset)}
-    if dataset == "simart":
-        from simart.physics import MODALITIES
-
-        out["modality_code"] = float(MODALITIES.index(subset))
+    if has_operator(dataset):
+        out["operator_code"] = float(operator(subset).code)
     return out
 
 

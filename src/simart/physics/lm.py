@@ -1,6 +1,6 @@
-"""Fluorescence light microscopy: widefield / confocal PSF operator + Poisson noise (seed 002).
+"""Fluorescence light microscopy: widefield / confocal PSF operator + Poisson noise (the PI-DDPM paper).
 
-Image acquisition model ``I = Poisson(h * x + b)`` (seed 002, "Light microscopy image
+Image acquisition model ``I = Poisson(h * x + b)`` (the PI-DDPM paper, "Light microscopy image
 acquisition model"), in-focus 2D, scalar paraxial optics (lengths in nm):
 
 * emission / excitation PSF: the Airy pattern ``A_lambda(r) = [2 J1(v) / v]^2``,
@@ -8,11 +8,11 @@ acquisition model"), in-focus 2D, scalar paraxial optics (lengths in nm):
 * widefield: ``h = A_em``;
 * confocal: ``h = A_ex * (A_em (*) D_R)``: excitation PSF times the emission PSF convolved
   with the pinhole disk of radius R back-projected to the specimen,
-  ``R = pinhole_um * 1000 / 2 / magnification`` (the seed's "pinhole size" read as the
+  ``R = pinhole_um * 1000 / 2 / magnification`` (the paper's "pinhole size" read as the
   diameter in the detection plane). A small pinhole gives ``A_ex * A_em`` (FWHM 0.72 x
   the widefield one at equal wavelengths), an open one ``~ A_ex``.
 
-Seed errors corrected here: the seed's pinhole function ``T = 1_{R^2 <= x^2 + y^2}`` is
+Paper errors corrected here: the paper's pinhole function ``T = 1_{R^2 <= x^2 + y^2}`` is
 the OUTSIDE of the disk (it must be ``x^2 + y^2 <= R^2``); its eq. 3 convolves the pinhole
 with the emission AMPLITUDE ``|T * u_em|^2``, whereas an incoherent detector integrates
 the emission INTENSITY over the pinhole, ``|u_em|^2 * T`` (used here);
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 import numpy as np
 import scipy.fft as sfft
@@ -53,6 +54,7 @@ from simart.physics.common import (
     pad_for_fft,
     param_array,
 )
+from simart.physics.operators import Operator
 from simart.specs.lm import LM_PARAM_BOUNDS, LM_PARAM_SPECS
 
 __all__ = [
@@ -239,3 +241,34 @@ def add_poisson_background(
         rate = (y[i].detach().cpu().double().clamp_min(0.0) + bg[i]) * ph[i]
         out[i] = torch.poisson(rate, generator=generators[i]) / ph[i]
     return out.to(y.dtype)
+
+
+class _LMOperator(Operator):
+    """A fluorescence mode's PSF blur (:func:`forward_lm`); linear."""
+
+    confocal: ClassVar[bool] = False
+    blur_label = "PSF (px)"
+
+    def A(self, x: Tensor, params: Mapping[str, Tensor | float], *,
+          seeds: Tensor | None = None) -> Tensor:
+        return forward_lm(x, {**params, "confocal": float(self.confocal)})
+
+    def _transfer(self, p: Mapping[str, float], shape: tuple[int, int],
+                  image_shape: tuple[int, int]) -> np.ndarray:
+        return lm_transfer(p, shape, self.confocal)
+
+    def blur_px(self, params: Mapping[str, float], image_size: int) -> float:
+        """The emission Airy disc's Gaussian-equivalent sigma ``0.21 lambda_em / NA`` (the
+        paraxial widefield approximation of Zhang, Zerubia and Olivo-Marin, Appl. Opt. 46,
+        1819 (2007)) in pixels; the confocal PSF is narrower, so for it an upper bound."""
+        return 0.21 * float(params["wavelength_em_nm"]) / float(params["na"]) / float(
+            params["pixel_size_nm"])
+
+
+class WidefieldOperator(_LMOperator):
+    name = "widefield"
+
+
+class ConfocalOperator(_LMOperator):
+    name = "confocal"
+    confocal = True

@@ -1,4 +1,4 @@
-"""SEM: beam broadening plus non-linear charging (seed eq. 16) and the Kanaya-Okayama range.
+"""SEM: beam broadening plus non-linear charging (the PCSD paper's eq. 16) and the Kanaya-Okayama range.
 
 ``y = x * G(sigma_b) + lambda_c tanh(x * G(sigma_c))``
 
@@ -7,7 +7,7 @@
   :mod:`simart.physics.common`), so it sums to 1 and conserves intensity for any sigma.
 * ``sigma_b_nm``: beam broadening (nm), converted with ``pixel_size_nm``.
 * ``sigma_c_fov``: charging width as a FRACTION OF THE FIELD OF VIEW,
-  ``sigma_c = sigma_c_fov * max(H, W) * pixel_size_nm`` (our unit for the seed's
+  ``sigma_c = sigma_c_fov * max(H, W) * pixel_size_nm`` (our unit for the paper's
   unitless sigma_c ~ U(0.1, 1)). Charging is a slowly varying, field-wide brightness.
 * ``charging_strength`` = lambda_c (image units): tanh saturates the charge build-up.
 * The linear part used for classical deconvolution (``linear_otf``) is the linearisation
@@ -30,6 +30,7 @@ from simart.physics.common import (
     param_array,
     radial_quadrant,
 )
+from simart.physics.operators import Operator
 
 SEM_KEYS = ("pixel_size_nm", "sigma_b_nm", "sigma_c_fov", "charging_strength")
 
@@ -100,3 +101,23 @@ def forward_sem(x: Tensor, params: Mapping[str, Tensor | float]) -> Tensor:
     blurred = filter_images(x, q)  # (B, 2, H, W): beam blur, charging blur
     lam = torch.as_tensor(cols["charging_strength"], dtype=x.dtype, device=x.device)
     return blurred[:, :1] + lam.view(b, 1, 1, 1) * torch.tanh(blurred[:, 1:])
+
+
+class SEMOperator(Operator):
+    """SEM beam broadening plus charging (:func:`forward_sem`); its transfer function is
+    the linearisation ``G_b + lambda_c G_c`` (tanh(z) ~ z), exact for lambda_c = 0."""
+
+    name = "SEM"
+    blur_label = "beam broadening σ_b (px)"
+
+    def A(self, x: Tensor, params: Mapping[str, Tensor | float], *,
+          seeds: Tensor | None = None) -> Tensor:
+        return forward_sem(x, params)
+
+    def _transfer(self, p: Mapping[str, float], shape: tuple[int, int],
+                  image_shape: tuple[int, int]) -> np.ndarray:
+        return sem_linear_otf(p, shape, image_shape)
+
+    def blur_px(self, params: Mapping[str, float], image_size: int) -> float:
+        """The beam broadening ``sigma_b_nm / pixel_size_nm``."""
+        return float(params["sigma_b_nm"]) / float(params["pixel_size_nm"])

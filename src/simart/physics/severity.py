@@ -1,7 +1,7 @@
 """How severe one SIMART image's degradation is: blur in pixels, relative blur, SNR.
 
 Recorded per image in every shard table (columns :data:`SEVERITY_COLUMNS`), for the
-calibration report and seed 000's Fig. 6 ("improvement vs severity"):
+calibration report and the PCSD paper's Fig. 6 ("improvement vs severity"):
 
 * ``blur_px`` -- the operator's physical blur in pixels, one definition per modality
   (:func:`blur_px`):
@@ -32,14 +32,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from simart.physics.afm import tip_footprint_radius_nm
 from simart.physics.noise import noise_variance
-from simart.physics.stem import stem_transfer
-from simart.physics.tem import chi, electron_wavelength_nm
+from simart.physics.operators import operator
 from simart.specs.modalities import clean_feature_px
 
 SEVERITY_COLUMNS: tuple[str, ...] = ("blur_px", "blur_rel", "snr_db")
-_HALF = math.sqrt(math.log(2.0) / (2.0 * math.pi**2))  # sigma k_half of a Gaussian transfer
 
 #: modality -> (low, high) band of ``blur_rel`` that sampled default parameters keep to at
 #: every image size (a test samples them at 128, 256 and 512 px). How they were chosen:
@@ -58,57 +55,17 @@ BLUR_BANDS: dict[str, tuple[float, float]] = {
     "SEM": (0.03, 0.4),
     "STEM": (0.03, 0.45),
 }
-BLUR_LABELS: dict[str, str] = {
-    "AFM": "tip reach at half height (px)",
-    "TEM": "period of the first Thon ring (px)",
-    "SEM": "beam broadening σ_b (px)",
-    "STEM": "probe width, Gaussian-equivalent σ (px)",
-}
 
 
-def _first_below(t: np.ndarray, k: np.ndarray, level: float) -> float:
-    """The first k (linearly interpolated) where ``t`` drops below ``level``; inf if never."""
-    below = np.nonzero(t < level)[0]
-    if len(below) == 0:
-        return math.inf
-    i = int(below[0])
-    if i == 0:
-        return float(k[0])
-    t0, t1 = float(t[i - 1]), float(t[i])
-    return float(k[i - 1] + (k[i] - k[i - 1]) * (t0 - level) / (t0 - t1))
-
-
-def _axis_transfer(transfer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(k cycles/px, T) along the first row of a (2N, 2N) unshifted transfer, 0..Nyquist."""
-    row = np.real(transfer[0, : transfer.shape[1] // 2 + 1])
-    return np.arange(len(row)) / transfer.shape[1], row
+def blur_label(modality: str) -> str:
+    """What ``blur_px`` measures for ``modality`` (its operator's ``blur_label``)."""
+    return operator(modality).blur_label
 
 
 def blur_px(modality: str, params: Mapping[str, float], image_size: int) -> float:
-    """The modality's blur in pixels (module docstring) of one image's parameters."""
-    px = float(params["pixel_size_nm"])
-    if modality == "AFM":
-        reach = tip_footprint_radius_nm(float(params["tip_radius_nm"]),
-                                        float(params["tip_half_angle_deg"]),
-                                        0.5 * float(params["height_scale_nm"]))
-        return reach / px
-    if modality == "SEM":
-        return float(params["sigma_b_nm"]) / px
-    if modality == "TEM":
-        k = np.linspace(0.0, 0.5 / px, 4097)  # nm^-1 up to Nyquist
-        lam = electron_wavelength_nm(float(params.get("voltage_kv", 200.0)))
-        ring = np.abs(chi(k, float(params["defocus_nm"]), float(params["cs_mm"]), lam)) >= np.pi
-        k1 = float(k[ring][0]) if ring.any() else 0.5 / px
-        return 1.0 / (k1 * px)
-    if modality == "STEM":
-        n = 2 * int(image_size)
-        p = {key: float(params[key]) for key in ("pixel_size_nm", "probe_sigma_nm",
-                                                 "aperture_mrad", "defocus_nm", "cs_mm")}
-        p["voltage_kv"] = float(params.get("voltage_kv", 200.0))
-        k, t = _axis_transfer(stem_transfer(p, (n, n)))
-        k_half = _first_below(t, k, 0.5)
-        return _HALF / k_half if math.isfinite(k_half) else _HALF / 0.5
-    raise ValueError(f"unknown modality {modality!r}; allowed: AFM, TEM, SEM, STEM")
+    """The modality's blur in pixels (module docstring) of one image's parameters: its
+    operator's :meth:`~simart.physics.operators.Operator.blur_px`."""
+    return operator(modality).blur_px(params, image_size)
 
 
 def severity(modality: str, params: Mapping[str, float], image_size: int,

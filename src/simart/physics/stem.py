@@ -1,4 +1,4 @@
-"""STEM: incoherent imaging with a probe (seed eqs. 17-18) plus scan distortion.
+"""STEM: incoherent imaging with a probe (the PCSD paper's eqs. 17-18) plus scan distortion.
 
 ``y = D_scan(x * P)``, ``P = |F^-1{A(k) exp(-i chi(k))}|^2 (*) G(sigma_p)``:
 
@@ -7,7 +7,7 @@
   underfocus, ``cs_mm``); ``voltage_kv`` gives lambda.
 * ``(*) G(sigma_p)``: a Gaussian effective source of standard deviation
   ``probe_sigma_nm`` (sigma_p) convolves the coherent probe intensity.
-* The physical default aperture is 10-30 mrad. The seed's alpha ~ U(0, 10) mrad
+* The physical default aperture is 10-30 mrad. The paper's alpha ~ U(0, 10) mrad
   (``SEED_STEM_APERTURE_MRAD``) is selectable, but an aperture under ~5 mrad gives a
   diffraction-limited probe, first Airy zero 0.61 lambda/alpha > 0.3 nm at 200 kV, far
   wider than sigma_p (0.05-0.3 nm): the aperture, not the source, then sets the blur,
@@ -56,6 +56,7 @@ from simart.physics.common import (
     param_array,
     radial_quadrant,
 )
+from simart.physics.operators import Operator
 from simart.physics.tem import chi, electron_wavelength_nm
 
 STEM_KEYS = ("pixel_size_nm", "probe_sigma_nm", "aperture_mrad", "defocus_nm", "cs_mm",
@@ -172,3 +173,53 @@ def forward_stem(x: Tensor, params: Mapping[str, Tensor | float],
     drift = param_array(params, "scan_drift_px", b, "STEM")
     off = torch.stack([scan_offsets(int(seeds[i]), h, jit[i], drift[i]) for i in range(b)])
     return shift_lines(y, off.to(y.device))
+
+
+_HALF = math.sqrt(math.log(2.0) / (2.0 * math.pi**2))  # sigma k_half of a Gaussian transfer
+
+
+def _first_below(t: np.ndarray, k: np.ndarray, level: float) -> float:
+    """The first k (linearly interpolated) where ``t`` drops below ``level``; inf if never."""
+    below = np.nonzero(t < level)[0]
+    if len(below) == 0:
+        return math.inf
+    i = int(below[0])
+    if i == 0:
+        return float(k[0])
+    t0, t1 = float(t[i - 1]), float(t[i])
+    return float(k[i - 1] + (k[i] - k[i - 1]) * (t0 - level) / (t0 - t1))
+
+
+def gaussian_equivalent_sigma_px(transfer: np.ndarray) -> float:
+    """The sigma (px) of the Gaussian whose transfer falls to 1/2 where ``transfer`` (a
+    (2N, 2N) unshifted transfer function) does along its first row (0..Nyquist)."""
+    row = np.real(transfer[0, : transfer.shape[1] // 2 + 1])
+    k = np.arange(len(row)) / transfer.shape[1]
+    k_half = _first_below(row, k, 0.5)
+    return _HALF / k_half if math.isfinite(k_half) else _HALF / 0.5
+
+
+class STEMOperator(Operator):
+    """STEM: probe convolution then scan distortion (:func:`forward_stem`); the transfer
+    function is the probe's (the scan distortion, seeded by ``scan_seed``, is not linear
+    shift-invariant and is left out of it)."""
+
+    name = "STEM"
+    seed_params = ("scan_seed",)
+    blur_label = "probe width, Gaussian-equivalent σ (px)"
+
+    def A(self, x: Tensor, params: Mapping[str, Tensor | float], *,
+          seeds: Tensor | None = None) -> Tensor:
+        return forward_stem(x, params, seeds)
+
+    def _transfer(self, p: Mapping[str, float], shape: tuple[int, int],
+                  image_shape: tuple[int, int]) -> np.ndarray:
+        return stem_transfer(p, shape)
+
+    def blur_px(self, params: Mapping[str, float], image_size: int) -> float:
+        """The sigma (px) of the Gaussian whose transfer falls to 1/2 where the probe's does."""
+        n = 2 * int(image_size)
+        p = {key: float(params[key]) for key in ("pixel_size_nm", "probe_sigma_nm",
+                                                 "aperture_mrad", "defocus_nm", "cs_mm")}
+        p["voltage_kv"] = float(params.get("voltage_kv", 200.0))
+        return gaussian_equivalent_sigma_px(stem_transfer(p, (n, n)))

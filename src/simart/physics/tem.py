@@ -10,7 +10,7 @@ Conventions (k = spatial frequency in nm^-1, lambda = electron wavelength in nm)
   amplitude-contrast fraction A = ``amplitude_contrast`` (the convention of CTFFIND,
   Mindell & Grigorieff 2003, and Rohou & Grigorieff 2015) and the standard envelopes
   (Kirkland 2010, §3.3; Reimer & Kohl). A = 0 is the pure weak-phase ``-sin(chi)`` of the
-  seed's eq. 14 (its named variant: ``amplitude_contrast: 0``). A > 0 keeps the low
+  paper's eq. 14 (its named variant: ``amplitude_contrast: 0``). A > 0 keeps the low
   spatial frequencies, where ``sin(chi) -> 0``, at ``-A``: specimen mass (bright in x)
   images dark, as in a bright-field micrograph. A is about 0.07 for vitreous-ice
   specimens and 0.1-0.15 for negatively stained ones (CTFFIND's documented defaults);
@@ -25,7 +25,7 @@ Conventions (k = spatial frequency in nm^-1, lambda = electron wavelength in nm)
     ``E_s(k) = exp(-(pi alpha / lambda)^2 (C_s lambda^3 k^3 - df lambda k)^2)``
     (the gradient of chi over 2 pi, squared).
 
-  Both are <= 1 and equal 1 at k = 0. The seed's eq. 15 writes the temporal envelope as
+  Both are <= 1 and equal 1 at k = 0. The paper's eq. 15 writes the temporal envelope as
   ``exp(-pi^2 lambda^2 Delta^2 k^4 / (4 ln 2))`` (Delta = half width at half maximum of
   the defocus spread: the same function) and the spatial envelope as
   ``exp(-pi^4 C_s^2 lambda^4 k^6 / (2 ln 2))``, which has no convergence angle and no
@@ -53,6 +53,7 @@ from simart.physics.common import (
     param_array,
     radial_quadrant,
 )
+from simart.physics.operators import Operator
 
 _HC_EV_NM = 1239.841984  # h c in eV nm
 _MC2_EV = 510998.95  # electron rest energy in eV
@@ -175,3 +176,29 @@ def forward_tem(x: Tensor, params: Mapping[str, Tensor | float]) -> Tensor:
     shape = fft_padded_shape((h, w))
     q = np.stack([tem_quadrant({k: cols[k][i] for k in TEM_KEYS}, shape) for i in range(b)])
     return filter_images(x, q[:, None])
+
+
+class TEMOperator(Operator):
+    """TEM: the CTF with partial-coherence envelopes (:func:`forward_tem`); linear."""
+
+    name = "TEM"
+    rl_reason = ("TEM CTF is signed (phase contrast): its PSF has negative lobes, and "
+                 "Richardson-Lucy needs a non-negative PSF")
+    blur_label = "period of the first Thon ring (px)"
+
+    def A(self, x: Tensor, params: Mapping[str, Tensor | float], *,
+          seeds: Tensor | None = None) -> Tensor:
+        return forward_tem(x, params)
+
+    def _transfer(self, p: Mapping[str, float], shape: tuple[int, int],
+                  image_shape: tuple[int, int]) -> np.ndarray:
+        return tem_transfer(p, shape)
+
+    def blur_px(self, params: Mapping[str, float], image_size: int) -> float:
+        """The period (px) of the first Thon ring (``|chi| = pi``); 2 px beyond Nyquist."""
+        px = float(params["pixel_size_nm"])
+        k = np.linspace(0.0, 0.5 / px, 4097)  # nm^-1 up to Nyquist
+        lam = electron_wavelength_nm(float(params.get("voltage_kv", 200.0)))
+        ring = np.abs(chi(k, float(params["defocus_nm"]), float(params["cs_mm"]), lam)) >= np.pi
+        k1 = float(k[ring][0]) if ring.any() else 0.5 / px
+        return 1.0 / (k1 * px)

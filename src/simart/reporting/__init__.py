@@ -1,1 +1,1 @@
-"""Paper tables from the benchmark cells, beside the seeds' claimed numbers."""
+"""Paper tables from the benchmark cells, beside the papers' claimed numbers."""

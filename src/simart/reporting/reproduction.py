@@ -1,7 +1,7 @@
-"""The reproduction report: every number the seeds claim, our measurement beside it.
+"""The reproduction report: every number the papers claim, our measurement beside it.
 
-Inputs: the ``claims_vs_measured_<part>.csv`` tables the per-seed table rules write (one row
-per claimed number paired with a measurement: seed, table, row, metric, claimed, measured, n,
+Inputs: the ``claims_vs_measured_<part>.csv`` tables the per-paper table rules write (one row
+per claimed number paired with a measurement: paper, table, row, metric, claimed, measured, n,
 scale, why) and the typed-in claims (:mod:`simart.reporting.claims`). Every claim appears
 once: paired (with the difference) or listed as not measured in this run, with the reason
 where a part gave one. Nothing here computes a metric: it only sets numbers side by side.
@@ -17,22 +17,24 @@ import pandas as pd
 
 from simart.evaluation.aggregate import md_escape
 from simart.io import atomic_path
-from simart.reporting.claims import load_claims
+from simart.reporting.claims import PAPERS, load_claims
 
-COLUMNS = ("seed", "table", "row", "metric", "claimed", "measured", "n", "scale", "why")
-KEY = ["seed", "table", "row", "metric"]
+COLUMNS = ("paper", "table", "row", "metric", "claimed", "measured", "n", "scale", "why")
+KEY = ["paper", "table", "row", "metric"]
 
 
 def read_parts(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """Concatenate the parts' tables (seed as three digits); checks their columns."""
+    """Concatenate the parts' tables; checks their columns and paper names."""
     frames = []
     for p in paths:
-        f = pd.read_csv(p, dtype={"seed": str, "table": str}, keep_default_na=False,
+        f = pd.read_csv(p, dtype={"paper": str, "table": str}, keep_default_na=False,
                         na_values=[""])
         missing = [c for c in COLUMNS if c not in f.columns]
         if missing:
             raise ValueError(f"{p}: columns {missing} missing; expected {list(COLUMNS)}")
-        f["seed"] = f["seed"].str.zfill(3)
+        unknown = sorted(set(f["paper"]) - set(PAPERS))
+        if unknown:
+            raise ValueError(f"{p}: unknown papers {unknown}; expected one of {list(PAPERS)}")
         frames.append(f[list(COLUMNS)])
     if not frames:
         return pd.DataFrame(columns=list(COLUMNS))
@@ -75,15 +77,17 @@ def _fmt(v: float) -> str:
 def to_markdown(table: pd.DataFrame, context: str) -> str:
     n_paired = int(table["measured"].notna().sum())
     lines = [
-        "# Reproduction report: the seeds' claims beside our measurements", "",
+        "# Reproduction report: the papers' claims beside our measurements", "",
         context, "",
         (f"{len(table)} claimed numbers (typed in once: `src/simart/reporting/claims.csv`), "
          f"{n_paired} paired with a measurement of this run. Difference = ours − claimed. "
          "`scale` says what our run was; `why` gives the known reason for a difference "
          "(empty: not known). A claim without a measurement says why where known."), "",
     ]
-    for (seed, tab), grp in table.groupby(["seed", "table"], sort=True):
-        lines += [f"## Seed {seed}, Table {tab}", "",
+    order = table["paper"].map({p: i for i, p in enumerate(PAPERS)})
+    table = table.assign(_order=order).sort_values(["_order", "table"], kind="stable")
+    for (paper, tab), grp in table.groupby(["paper", "table"], sort=False):
+        lines += [f"## {PAPERS[paper]} paper, Table {tab}", "",
                   "| row | metric | claimed | ours | difference | n | our scale | why |",
                   "|---|---|---|---|---|---|---|---|"]
         for r in grp.itertuples(index=False):

@@ -3,7 +3,8 @@
 Every registered model has the signature ``restore(y, modality, params, **options)``:
 
 * ``y`` -- one degraded image, NumPy ``(H, W)``, in the clean images' units (clean in [0, 1]);
-* ``modality`` -- ``"AFM"``, ``"TEM"``, ``"SEM"`` or ``"STEM"``;
+* ``modality`` -- a SIMART modality (``"AFM"``, ``"TEM"``, ``"SEM"``, ``"STEM"``: the
+  operators of :data:`simart.specs.operators.OPERATORS` of dataset ``simart``);
 * ``params`` -- the image's row of the parameter table (every physical parameter, incl.
   ``pixel_size_nm``, ``poisson_counts`` (counts at full scale) and ``gaussian_sigma``
   (fraction of the dynamic range)); extra keys are ignored;
@@ -13,7 +14,8 @@ A model that is undefined for a modality raises :class:`NotApplicableError` (a `
 whose message says why; the evaluation stage records such images as missing with that reason.
 
 The operator-aware models (Wiener, RL) use the true operator of the image: the transfer
-function of its linear part, ``simart.physics.linear_otf``, on the grid that the forward
+function of its linear part (``Operator.transfer``; an operator without one, such as AFM's
+tip dilation, makes them not applicable, with its reason), on the grid that the forward
 operator filters on (the image extended as ``simart.physics.fft_pad_width`` says, see
 :class:`FFTGrid`). So the deconvolution inverts exactly the model that made the data.
 
@@ -24,7 +26,6 @@ the measurement unchanged (it is the "noisy input" row, unclipped like the store
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,8 +37,8 @@ from scipy import ndimage
 from simart import physics
 from simart.specs.models import MODELS
 from simart.specs.models import names as model_names
+from simart.specs.operators import operator_names
 
-MODALITIES = ("AFM", "TEM", "SEM", "STEM")
 SignalModel = Literal["powerlaw", "1/f2", "flat"]
 Denoise = Literal["bm3d", "median3", "none"]
 _RL_EPS = 1e-12  # added to the RL denominator (as scikit-image does)
@@ -51,8 +52,10 @@ class NotApplicableError(ValueError):
 
 
 def _check_modality(modality: str) -> None:
-    if modality not in MODALITIES:
-        raise ValueError(f"unknown modality {modality!r}; allowed: {list(MODALITIES)}")
+    """ValueError naming the allowed modalities when ``modality`` has no SIMART operator."""
+    allowed = operator_names("simart")
+    if modality not in allowed:
+        raise ValueError(f"unknown modality {modality!r}; allowed: {list(allowed)}")
 
 
 def _param(params: Mapping[str, Any], key: str) -> float:
@@ -136,25 +139,17 @@ def noise_variance(y: np.ndarray, params: Mapping[str, Any]) -> float:
                                   _param(params, "poisson_counts"))
 
 
-def _kwargs_of(fn: Callable) -> set[str]:
-    return set(inspect.signature(fn).parameters)
-
-
 def _operator_otf(
     modality: str, params: Mapping[str, Any], shape: tuple[int, int]
 ) -> tuple[FFTGrid, np.ndarray]:
-    """(FFT grid, OTF on it) of the image's linear operator; NotApplicable if it has none."""
-    if modality == "AFM":
-        raise NotApplicableError(
-            "AFM tip dilation is a non-linear (morphological) operator: it has no OTF")
+    """(FFT grid, OTF on it) of the image's linear operator; NotApplicable when the operator
+    has no transfer function (the operator's reason)."""
+    op = physics.operator(modality)
+    if not op.linear:
+        raise NotApplicableError(f"{modality}: non-linear operator ({op.nonlinear_reason})")
     grid = FFTGrid.from_physics(shape)
-    nonlinear = getattr(physics, "NonLinearOperatorError", NotApplicableError)
     # the image's own shape fixes the SEM charging width (a fraction of the field of view)
-    kw = {"image_shape": tuple(shape)} if "image_shape" in _kwargs_of(physics.linear_otf) else {}
-    try:
-        otf = physics.linear_otf(modality, params, grid.padded_shape(shape), **kw)
-    except nonlinear as exc:
-        raise NotApplicableError(f"{modality}: non-linear operator ({exc})") from exc
+    otf = physics.linear_otf(modality, params, grid.padded_shape(shape), image_shape=tuple(shape))
     return grid, np.asarray(otf, dtype=np.complex128)
 
 
@@ -425,10 +420,9 @@ def restore_richardson_lucy(
     multiplicative update needs a non-negative PSF); AFM: NotApplicableError (non-linear).
     """
     _check_modality(modality)
-    if modality == "TEM":
-        raise NotApplicableError(
-            "TEM CTF is signed (phase contrast): its PSF has negative lobes, and "
-            "Richardson-Lucy needs a non-negative PSF")
+    reason = physics.operator(modality).rl_reason
+    if reason is not None:
+        raise NotApplicableError(reason)
     y = _as_image(y)
     grid, otf = _operator_otf(modality, params, y.shape)
     return richardson_lucy_deconvolve(y, psf_from_otf(otf), grid, num_iter, clip=clip)

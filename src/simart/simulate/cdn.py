@@ -1,6 +1,6 @@
-"""Composite Degradation Noise (CDN) of seed 001 (docs/dataset.md), on the 0-255 scale.
+"""Composite Degradation Noise (CDN) of the PINNED paper (docs/dataset.md), on the 0-255 scale.
 
-In this order, as the seed's text states ("Gaussian noise is applied first ..., followed by
+In this order, as the paper's text states ("Gaussian noise is applied first ..., followed by
 Static noise ... and then the Speckle noise"):
 
 1. Gaussian:  ``I1 = I + N(0, sigma^2)``
@@ -20,7 +20,7 @@ level  Gaussian σ  static fraction  speckle variance
 5      100         0.90             0.60
 =====  ==========  ===============  ================
 
-The seed's table comments call the Gaussian term "Gaussian blur"; its equations (and
+The paper's table comments call the Gaussian term "Gaussian blur"; its equations (and
 this code) add Gaussian NOISE, there is no blur. Random numbers come from a
 ``torch.Generator`` (CPU) per image, in a fixed order (Gaussian, static mask, static
 values, speckle), so a recorded ``noise_seed`` replays the noise exactly.

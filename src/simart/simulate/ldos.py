@@ -1,4 +1,4 @@
-"""Cu(111) surface-state LDOS with point scatterers: full multiple scattering (seed 003 §IV-A).
+"""Cu(111) surface-state LDOS with point scatterers: full multiple scattering (the PDA-Net paper §IV-A).
 
 Model (lengths in nm, energies in eV relative to the Fermi level, E = e V_bias):
 

@@ -1,9 +1,9 @@
-"""Dataset ``lm``: widefield / confocal fluorescence images, PSF + Poisson noise (seed 002).
+"""Dataset ``lm``: widefield / confocal fluorescence images, PSF + Poisson noise (the PI-DDPM paper).
 
 Clean sources: a catalog of its own (:func:`lm_catalog`, the same builder and split-by-source
 rule as SIMART's), by default procedural ``filaments`` and ``blobs`` (fluorescent fibres,
 cells, vesicles: the BioSR-like part) alternating with scikit-image's bundled samples (the
-ImageNet-like part of the seed's training data), or the user's own folder
+ImageNet-like part of the paper's training data), or the user's own folder
 (``lm.user_dir``: TIFF/PNG/MRC/DM3/DM4, see :mod:`simart.data.readers`).
 
 Image ``j`` of a (mode, split) uses source ``j mod n_split_sources`` and the PSF / noise

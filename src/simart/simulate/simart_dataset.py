@@ -30,7 +30,6 @@ from simart.physics.severity import severity
 from simart.simulate.dataset_common import compression_arg, shard_bounds
 from simart.simulate.sources import render_source
 
-MODALITY_ID = {m: i for i, m in enumerate(physics.MODALITIES)}
 SPLIT_ID = {s: i for i, s in enumerate(SPLITS)}
 _SEED_MAX = 2**62
 
@@ -43,12 +42,13 @@ def shard_range(cfg: Config, split: str, shard: int) -> tuple[int, int]:
 
 def image_params(cfg: Config, modality: str, split: str, j: int) -> dict[str, float | int]:
     """Draw the physical and noise parameters of image ``j`` (replayable from the seed)."""
-    ss = np.random.SeedSequence([cfg.seed, MODALITY_ID[modality], SPLIT_ID[split], j])
+    op = physics.operator(modality)  # its code: the image's modality id in the seed
+    ss = np.random.SeedSequence([cfg.seed, op.code, SPLIT_ID[split], j])
     rng = np.random.default_rng(ss)
     params: dict[str, float | int] = dict(physics.sample_params(param_specs(cfg, modality), rng))
     params["noise_seed"] = int(rng.integers(_SEED_MAX))
-    if modality == "STEM":
-        params["scan_seed"] = int(rng.integers(_SEED_MAX))
+    for name in op.seed_params:  # seeds of the operator's random parts (STEM scan)
+        params[name] = int(rng.integers(_SEED_MAX))
     return params
 
 

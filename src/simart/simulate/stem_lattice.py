@@ -1,4 +1,4 @@
-"""STEM (HAADF) lattice images from CIF files + CDN noise: dataset ``stem_lattice`` (seed 001).
+"""STEM (HAADF) lattice images from CIF files + CDN noise: dataset ``stem_lattice`` (the PINNED paper).
 
 Clean image (incoherent Z-contrast imaging, lengths in nm):
 
@@ -15,7 +15,7 @@ Clean image (incoherent Z-contrast imaging, lengths in nm):
    (:func:`simart.physics.stem.stem_transfer`: coherent probe of semi-angle
    ``aperture_mrad`` with ``defocus_nm``, ``cs_mm`` at ``voltage_kv``, times the Gaussian
    source of std ``probe_sigma_nm``), or, with ``probe = "gaussian"``, by a Gaussian of std
-   ``gaussian_sigma_nm`` as the seed does.
+   ``gaussian_sigma_nm`` as the paper does.
 4. The image is divided by its maximum (intensity ratios between columns are kept; the
    vacuum level stays 0) and clipped to [0, 1].
 
@@ -25,7 +25,7 @@ divided by 255 (so it is in [0, 1] too).
 Dataset layout: ``results/stem_lattice/shards/L{level}/{split}/{shard}.h5``. Image ``j`` of a
 split is material ``materials[split][j mod n]``; its structure (zone axis, rotation,
 defects, probe) comes from ``SeedSequence([seed, tag, 0, split, j])`` and is the SAME at
-every level (the metric-vs-noise-level curves of the seed are then paired), while the
+every level (the metric-vs-noise-level curves of the paper are then paired), while the
 noise seed depends on the level. One job renders a (split, shard) once and writes it at
 every configured level (:func:`build_stem_lattice_shards`).
 """

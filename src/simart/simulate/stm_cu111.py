@@ -1,5 +1,5 @@
 """Dataset ``stm_cu111``: Cu(111) LDOS maps (clean), simulated-blurry and experimental-like
-domains for unpaired training and domain adaptation (seed 003; docs/dataset.md).
+domains for unpaired training and domain adaptation (the PDA-Net paper; docs/dataset.md).
 
 Clean maps: :func:`simart.simulate.ldos.ldos_map` (full multiple scattering) for a layout
 of point scatterers drawn per image: random adsorbates, a quantum corral (atoms on a
@@ -15,7 +15,7 @@ are unpaired; every image still stores its own clean map):
 * ``blurry`` (I_BS, "simulated blurry"): Gaussian tip blur, 1/f (pink) noise along the
   scan time, white noise, per-line offsets, streaks (tip pick-up glitches along a line),
   linear drift (x shear, y stretch).
-* ``experimental`` (I_E, the stand-in for the seed's 50 + 11 lab images at 10 mV / 1 nA /
+* ``experimental`` (I_E, the stand-in for the paper's 50 + 11 lab images at 10 mV / 1 nA /
   4.2 K, which are not available): other noise families and strengths -- the layout also
   contains monatomic step edges (dense lines of partially absorbing scatterers, so the
   clean map has the standing waves of the steps) and the degradation adds terrace

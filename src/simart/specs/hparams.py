@@ -49,10 +49,10 @@ _UNET_TINY: dict[str, Any] = {
     "upsample": "transpose", "residual": True, "loss": "mse",
 }
 # Ronneberger et al. 2015 (MICCAI), Fig. 1: 4 down-samplings, 64 first filters, two 3x3 conv +
-# ReLU per level, 2x2 up-convolution, concatenated skips; seed 000 Table 6 gives U-Net and
+# ReLU per level, 2x2 up-convolution, concatenated skips; the PCSD paper Table 6 gives U-Net and
 # Noise2Noise 31.0 M parameters = exactly this network (1 in / 1 out channel, 'same' padding).
 # Residual output (x = y + f(y)) is not in Ronneberger (a segmentation net) but is the
-# restoration convention (CARE); seed 000 §4.2 does not say. Seed 000 §4.3: batch 32, AdamW
+# restoration convention (CARE); the PCSD paper §4.2 does not say. PCSD paper §4.3: batch 32, AdamW
 # 1e-4 cosine to 1e-6 (its own training; baselines "hyperparameters tuned on validation").
 _UNET_PAPER: dict[str, Any] = {
     "depth": 4, "width": 64, "kernel": 3, "convs": 2, "norm": "none", "act": "relu",
@@ -60,7 +60,7 @@ _UNET_PAPER: dict[str, Any] = {
 }
 
 # The U-Net baseline is trained with the L1 loss (Zhao et al. 2017, IEEE TCI: L1 beats L2 for
-# restoration; CARE's choice too; seed 000 does not say). Measured on the embedded SIMART AFM
+# restoration; CARE's choice too; the PCSD paper does not say). Measured on the embedded SIMART AFM
 # test split (wide tip-size distribution, blind net): MSE -0.63 dB vs the noisy input (one
 # nearly undilated image eroded by 14.6 dB), L1 +0.42 dB (worst image -4.2 dB).
 # Noise2Noise keeps L2: its target is the mean of the noisy realisations.
@@ -94,8 +94,8 @@ PAPER_HPARAMS: dict[str, dict[str, Any]] = {
     # CARE, Weigert et al. 2018 (Nat. Methods) = CSBDeep `Config` defaults for 2D:
     # unet_n_depth=2, unet_n_first=32, unet_kern_size=5, unet_n_conv_per_depth=2, ReLU, no BN,
     # UpSampling2D (nearest), last activation linear, unet_residual=True (n_in == n_out),
-    # train_loss='mae'. (~0.92 M parameters; seed 000 Table 6 lists 42.5 M for its CARE,
-    # a configuration it does not describe.) Seed 004 §S: Zero-CostDL4Mic CARE, 1000 epochs,
+    # train_loss='mae'. (~0.92 M parameters; the PCSD paper Table 6 lists 42.5 M for its CARE,
+    # a configuration it does not describe.) Conditional-DDPM paper §S: Zero-CostDL4Mic CARE, 1000 epochs,
     # batch 8, lr 4e-4.
     "care": {"depth": 2, "width": 32, "kernel": 5, "convs": 2, "norm": "none", "act": "relu",
              "upsample": "nearest", "residual": True, "loss": "mae"},
@@ -106,7 +106,7 @@ PAPER_HPARAMS: dict[str, dict[str, Any]] = {
     # 556,097 parameters (bias-free convs before BN).
     "dncnn": {"depth": 17, "width": 64, "kernel": 3, "norm": "batch", "loss": "mse"},
     # Noise2Noise, Lehtinen et al. 2018 (ICML): L2 loss against a second noisy realisation for
-    # zero-mean noise. Lehtinen's own net is a 5-level 48-channel U-Net; seed 000 Table 6 gives
+    # zero-mean noise. Lehtinen's own net is a 5-level 48-channel U-Net; the PCSD paper Table 6 gives
     # N2N the U-Net's 31.0 M parameters, i.e. the same U-Net as "unet", which we use.
     "n2n": dict(_UNET_PAPER),
     # Noise2Void, Krull et al. 2019 (CVPR) and the juglab/n2v 2D example configs: CSBDeep
@@ -114,27 +114,27 @@ PAPER_HPARAMS: dict[str, dict[str, Any]] = {
     # unet_residual=False, train_loss='mse', 64x64 patches, n2v_perc_pix=0.198 (%; the
     # library's N2VConfig default is 1.5 %), stratified sampling (one pixel per 22x22 box),
     # each value replaced by a uniformly drawn pixel of its 5x5 neighbourhood (the library's
-    # 'uniform_withCP' may draw the centre itself; we exclude it). Seed 004 §S: N2V
+    # 'uniform_withCP' may draw the centre itself; we exclude it). Conditional-DDPM paper §S: N2V
     # 100 epochs, batch 32, lr 2e-4.
     "n2v": {"depth": 2, "width": 32, "kernel": 3, "convs": 2, "norm": "batch", "act": "relu",
             "upsample": "nearest", "residual": False, "loss": "mse",
             "mask_fraction": 0.00198, "neighbourhood": 5},
-    # PINNED, seed 001 "Physics Informed Neural Network": encoder-decoder, three successive
+    # the PINNED paper "Physics Informed Neural Network": encoder-decoder, three successive
     # convs + LeakyReLU per block, transposed-conv decoder, x = Dec(Enc(y)) (no skips, no
-    # residual named). Seed 001 gives neither the number of levels/filters, the LeakyReLU
+    # residual named). The PINNED paper gives neither the number of levels/filters, the LeakyReLU
     # slope nor the lambda values: depth 3, width 64 (64-128-256, latent 512), slope 0.01
     # (PyTorch default) and the lambdas below are OUR choices (lambda_tv small since TV is the
     # only term that pulls away from the target; the other three are fidelity terms).
-    # Seed 001 results: 500 epochs.
+    # The PINNED paper results: 500 epochs.
     "pinned": {"depth": 3, "width": 64, "kernel": 3, "convs": 3, "act": "leaky_relu",
                "leaky_slope": 0.01, "skips": False, "residual": False,
                "lambda_tv": 0.01, "lambda_sf": 0.1, "lambda_b": 0.1, "lambda_c": 0.1},
-    # UNet-RCAN, Ebrahimi et al. 2023 (Commun. Biol.; seed 004 ref [10]), reference code
+    # UNet-RCAN, Ebrahimi et al. 2023 (Commun. Biol.; the conditional-DDPM paper ref [10]), reference code
     # github.com/vebrahimi1990/UNet_RCAN_Denoising config_2D: filters [64, 128, 256] (3
     # down-samplings, bridge 512), filters_cab=4 (channel-attention bottleneck channels),
     # num_RG=3, num_cab=8, kernel 3, dropout 0.2, Keras LeakyReLU (slope 0.3), RCAN width =
     # filters[0]; loss = RMSE + 0.05 * RMSE of the Laplacian ("edge") on both stage outputs.
-    # Seed 004 §S: default settings, max 200 epochs, lr 1e-4, batch 1.
+    # Conditional-DDPM paper §S: default settings, max 200 epochs, lr 1e-4, batch 1.
     "unet_rcan": {"depth": 3, "width": 64, "kernel": 3, "ca_channels": 4, "rcan_width": 64,
                   "n_groups": 3, "n_blocks": 8, "leaky_slope": 0.3, "dropout": 0.2,
                   "residual": False, "edge_weight": 0.05, "unet_weight": 1.0},

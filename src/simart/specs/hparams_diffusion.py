@@ -1,7 +1,7 @@
 """Hyper-parameters of the diffusion models (PCSD and its ablations, PI-DDPM, the
 conditional DDPM), as torch-free data merged into :mod:`simart.specs.hparams`.
 
-``DEFAULT_HPARAMS`` (tiny, embedded CPU run), ``PAPER_HPARAMS`` (the seeds' settings, each
+``DEFAULT_HPARAMS`` (tiny, embedded CPU run), ``PAPER_HPARAMS`` (the papers' settings, each
 value's source in a comment) and the family classes (:class:`PCSDHParams`,
 :class:`PIDDPMHParams`, :class:`CondDDPMHParams`: every key typed and bounded, see
 :mod:`simart.specs.hparam_types`).
@@ -9,10 +9,10 @@ value's source in a comment) and the family classes (:class:`PCSDHParams`,
 Keys shared by the three models:
 
 * ``schedule`` (``cosine`` | ``linear``), ``T`` (diffusion steps);
-* ``precond`` (``none``: the network outputs eps_hat, as in the seeds | ``measurement``:
+* ``precond`` (``none``: the network outputs eps_hat, as in the papers | ``measurement``:
   EDM-style skip around the degraded image, ``sigma_data``; see
   ``simart.train.diffusion.DiffusionModel.eps_from_output``); the loss stays the
-  epsilon-MSE of the seeds either way;
+  epsilon-MSE of the papers either way;
 * sampling defaults, changed per evaluation variant by ``set_sampling`` (same names):
   ``sampler`` (``ddpm``: ancestral over all T steps | ``ddim``), ``steps`` (DDIM steps;
   T for ddpm), ``eta`` (physics-guidance strength; PCSD, PI-DDPM), ``eta_ddim`` (DDIM
@@ -52,29 +52,29 @@ from simart.specs.hparam_types import (
 
 # -------------------------------------------------------------------------- PCSD
 _PCSD_LOSSES: dict[str, Any] = {
-    # seed 000 eq. 26: lambda_1..5 = 1.0, 0.5, 0.5, 0.1, 0.01
+    # the PCSD paper eq. 26: lambda_1..5 = 1.0, 0.5, 0.5, 0.1, 0.01
     "lambda_diff": 1.0, "lambda_phys": 0.5, "lambda_cycle": 0.5, "lambda_perc": 0.1,
     "lambda_tv": 0.01,
 }
 _PCSD_COMMON: dict[str, Any] = {
     **_PCSD_LOSSES,
-    "schedule": "cosine",      # seed 000 §3.2.1: cosine schedule
-    "T": 1000,                 # seed 000 §3.2.1: T = 1000
-    "n_modalities": 4,         # seed 000 §3.4.2: four modalities (AFM, TEM, SEM, STEM)
-    "modality_cond": True,     # seed 000 §3.4.2 (False: pcsd_no_modality)
-    "param_cond": True,        # seed 000 §3.4.1: "input: ... and physics parameters theta_m"
+    "schedule": "cosine",      # the PCSD paper §3.2.1: cosine schedule
+    "T": 1000,                 # the PCSD paper §3.2.1: T = 1000
+    "n_modalities": 4,         # the PCSD paper §3.4.2: four modalities (AFM, TEM, SEM, STEM)
+    "modality_cond": True,     # the PCSD paper §3.4.2 (False: pcsd_no_modality)
+    "param_cond": True,        # the PCSD paper §3.4.1: "input: ... and physics parameters theta_m"
     "cycle_t": 0.5,            # ours: timestep (fraction of T) of the one-step cycle surrogate
     "cycle_fraction": 1.0,     # ours: fraction of the batch in the cycle pass
     "afm_mode": "exact",       # ours: exact dilation (sparse gradient); "soft" = dense, slower
     "vgg_weights": "",         # "" = $TORCH_HOME/hub/checkpoints/vgg19-dcbbe1d0.pth
-    "guide_wrt": "x_t",        # seed 000 Alg. 2: grad w.r.t. x_t (x0: w.r.t. x0_hat, ours)
-    "guide_loss": "l1",        # seed 000 eq. 21: L1 (l2 = 0.5 ||P(x0_hat) - y||^2)
+    "guide_wrt": "x_t",        # the PCSD paper Alg. 2: grad w.r.t. x_t (x0: w.r.t. x0_hat, ours)
+    "guide_loss": "l1",        # the PCSD paper eq. 21: L1 (l2 = 0.5 ||P(x0_hat) - y||^2)
     "guide_scale": 1.0,        # ours: L_guide = guide_scale * ||P(x0_hat) - y|| (sum)
     "guide_min_abar": 0.05,    # ours: no guidance where abar_t < this (gradient ~ 1/abar_t)
-    "eta": 0.5,                # seed 000 §3.6: guidance scale eta = 0.5
+    "eta": 0.5,                # the PCSD paper §3.6: guidance scale eta = 0.5
     "eta_ddim": 0.0,           # deterministic DDIM
-    "n_samples": 1,            # one sample per image (seed 000 does not average)
-    "variance": "beta",        # seed 000 eq. 10 sigma_t^2 (Ho et al.'s sigma_t^2 = beta_t)
+    "n_samples": 1,            # one sample per image (the PCSD paper does not average)
+    "variance": "beta",        # the PCSD paper eq. 10 sigma_t^2 (Ho et al.'s sigma_t^2 = beta_t)
     "clip_x0": True,           # ours: clean images lie in [0, 1] ([-1, 1] in model space)
 }
 _PCSD_TINY: dict[str, Any] = {
@@ -82,18 +82,18 @@ _PCSD_TINY: dict[str, Any] = {
     "width": 8, "mults": [1, 2, 4], "blocks": 1, "emb_dim": 32, "heads": 2, "ff_dim": 64,
     "groups": 4, "stem": 1, "cycle_fraction": 0.25,
     # embedded estimate (chosen on the embedded shards' test + val images, 300 training
-    # steps): start from the measurement at 0.3 T (seed 000 Alg. 2's x_T = y, conditional
+    # steps): start from the measurement at 0.3 T (the PCSD paper Alg. 2's x_T = y, conditional
     # form), 5 DDIM steps, stop at 0.1 T with Tweedie's estimate, mean of 2 samples;
     # guidance = one gradient step on 0.5 ||P(x0_hat) - y||^2 per step w.r.t. x0_hat (no
     # backward through the network) of size eta * guide_scale = 0.5 * 12 in model space
-    # (1.5 in data units, below Landweber's limit 2 / ||P||^2); seed 000's L1 sign-gradient
+    # (1.5 in data units, below Landweber's limit 2 / ||P||^2); the PCSD paper's L1 sign-gradient
     # w.r.t. x_t overshoots or does nothing at this scale
     "sampler": "ddim", "steps": 5, "start": 0.3, "stop": 0.1, "n_samples": 2,
     "guide_wrt": "x0", "guide_loss": "l2", "guide_scale": 12.0,
     # start from the measurement: EDM-style skip around y (see DiffusionModel.eps_from_output)
     "precond": "measurement", "sigma_data": 0.5,
 }
-# seed 000 §3.4: 4 down-sampling residual blocks (2 3x3 convs, GroupNorm, SiLU), levels
+# the PCSD paper §3.4: 4 down-sampling residual blocks (2 3x3 convs, GroupNorm, SiLU), levels
 # 256 -> 128 -> 64 -> 32 -> 16 for 512^2 inputs (stem 2: pixel-unshuffle to 256^2),
 # transformer bottleneck with 8 heads and feed-forward 1024, 128-d modality embedding,
 # ~48.7 M parameters (Table 6). Widths / blocks per level are not given: 64 x [1, 2, 2, 8, 8]
@@ -123,15 +123,15 @@ PCSD_ABLATIONS: dict[str, dict[str, Any]] = {
 
 # ------------------------------------------------------------------------ PI-DDPM
 _PI_COMMON: dict[str, Any] = {
-    "eta": 10.0,               # seed 002: nu_t = eta sqrt(gamma_t) / ||g||, eta = 10
-    "physics": True,           # False: pi_ddpm_plain (the seed's DDPM ablation)
-    "reg": "l1",               # seed 002 Fig. 5: L1 or L2 regulariser R (which is best: not
+    "eta": 10.0,               # the PI-DDPM paper: nu_t = eta sqrt(gamma_t) / ||g||, eta = 10
+    "physics": True,           # False: pi_ddpm_plain (the paper's DDPM ablation)
+    "reg": "l1",               # the PI-DDPM paper Fig. 5: L1 or L2 regulariser R (which is best: not
                                #   stated; L1 = sparsity of fluorescence, ours)
-    "reg_weight": 0.01,        # ours: lambda_t (constant) of R (not given in seed 002)
-    "continuous_gamma": True,  # seed 002 Alg. 1: gamma ~ p(gamma) (SR3: U(abar_t, abar_{t-1}))
+    "reg_weight": 0.01,        # ours: lambda_t (constant) of R (not given in the PI-DDPM paper)
+    "continuous_gamma": True,  # the PI-DDPM paper Alg. 1: gamma ~ p(gamma) (SR3: U(abar_t, abar_{t-1}))
     "eta_ddim": 0.0,
     "n_samples": 1,
-    "variance": "beta",        # seed 002 Alg. 2: + sqrt(beta_t) eps
+    "variance": "beta",        # the PI-DDPM paper Alg. 2: + sqrt(beta_t) eps
     "clip_x0": True,
 }
 _PI_TINY: dict[str, Any] = {
@@ -139,16 +139,16 @@ _PI_TINY: dict[str, Any] = {
     "width": 8, "mults": [1, 2, 4], "emb_dim": 32,
     "schedule": "linear", "T": 1000,
     # embedded: 10-step DDIM from noise, mean of 2 samples (measured on the lm shards:
-    # +0.9 dB over one sample, 20 steps no better; the seed's Algorithm 2 = one T-step
+    # +0.9 dB over one sample, 20 steps no better; the paper's Algorithm 2 = one T-step
     # DDPM sample, the paper preset)
     "sampler": "ddim", "steps": 10, "n_samples": 2,
     "precond": "measurement", "sigma_data": 0.5, "stop": 0.0, "start": 1.0,
 }
-# seed 002 Fig. 1d: U-Net of conv blocks with instance normalisation, bilinear up-sampling,
+# the PI-DDPM paper Fig. 1d: U-Net of conv blocks with instance normalisation, bilinear up-sampling,
 # conditioned by concatenating the widefield image. Channel widths, depth, T and the
 # schedule are not given: SR3's (Saharia et al. 2022, the conditional DDPM it builds on)
 # 64 x [1, 2, 4, 8], and Ho et al.'s linear schedule with T = 1000 (ours). Sampling:
-# Algorithm 2 = ancestral DDPM over all T steps. Training (seed 002 "Training details"):
+# Algorithm 2 = ancestral DDPM over all T steps. Training (the PI-DDPM paper "Training details"):
 # batch 16, 1 M pre-training + 800 k fine-tuning iterations.
 _PI_PAPER: dict[str, Any] = {
     **_PI_COMMON,
@@ -160,17 +160,17 @@ _PI_PAPER: dict[str, Any] = {
 
 # --------------------------------------------------------------- conditional DDPM
 _COND_COMMON: dict[str, Any] = {
-    "schedule": "cosine",      # seed 004 §3.4: cosine variance schedule, offset s = 8e-3
-    "cosine_s": 8e-3,          # seed 004 §3.4
-    "T": 200,                  # seed 004 §3.4: T = 200
-    "entropy": "histogram",    # seed 004 eq. 16: entropy of the samples' 8-bit values
-    "entropy_bins": 256,       # seed 004 eq. 16 (8-bit images: 256 levels)
+    "schedule": "cosine",      # the conditional-DDPM paper §3.4: cosine variance schedule, offset s = 8e-3
+    "cosine_s": 8e-3,          # the conditional-DDPM paper §3.4
+    "T": 200,                  # the conditional-DDPM paper §3.4: T = 200
+    "entropy": "histogram",    # the conditional-DDPM paper eq. 16: entropy of the samples' 8-bit values
+    "entropy_bins": 256,       # the conditional-DDPM paper eq. 16 (8-bit images: 256 levels)
     "res_balance": 0.3,        # EDM2 (Karras et al. 2024) defaults
     "attn_balance": 0.3,
     "concat_balance": 0.5,
-    "mp_lr_scale": 1.0,        # EDM2 weights at unit RMS (its lr ~1e-2; seed 004: 2e-4)
+    "mp_lr_scale": 1.0,        # EDM2 weights at unit RMS (its lr ~1e-2; the conditional-DDPM paper: 2e-4)
     "eta_ddim": 0.0,
-    "variance": "beta",        # seed 004 eq. 7: + sqrt(1 - alpha_t) eps
+    "variance": "beta",        # the conditional-DDPM paper eq. 7: + sqrt(1 - alpha_t) eps
     "clip_x0": True,
 }
 _COND_TINY: dict[str, Any] = {
@@ -183,7 +183,7 @@ _COND_TINY: dict[str, Any] = {
     "sampler": "ddim", "steps": 5, "n_samples": 5,
     "precond": "measurement", "sigma_data": 0.5, "stop": 0.0, "start": 1.0,
 }
-# seed 004 §3.3 / S7: EDM2-style magnitude-preserving U-Net (Karras et al. 2024), two
+# the conditional-DDPM paper §3.3 / S7: EDM2-style magnitude-preserving U-Net (Karras et al. 2024), two
 # blocks per resolution level, self-attention at resolution 32 with 32 heads (level 3 of
 # 256^2 images), Fourier embedding of abar_t. Base width and multipliers are not given:
 # EDM2-XS's 128 x [1, 2, 3, 4] (ours; 96.0 M parameters with 2 blocks per level),
@@ -201,7 +201,7 @@ DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
     "pcsd": dict(_PCSD_TINY),
     **{name: {**_PCSD_TINY, **change} for name, change in PCSD_ABLATIONS.items()},
     "pi_ddpm": dict(_PI_TINY),
-    "pi_ddpm_l2": {**_PI_TINY, "reg": "l2"},     # seed 002 Fig. 5: the L2 regulariser
+    "pi_ddpm_l2": {**_PI_TINY, "reg": "l2"},     # the PI-DDPM paper Fig. 5: the L2 regulariser
     "pi_ddpm_plain": {**_PI_TINY, "physics": False, "eta": 0.0},
     "cond_ddpm": dict(_COND_TINY),
 }

@@ -1,7 +1,7 @@
 """Hyper-parameters of the adversarial models (CycleGAN, pix2pix, PDA-Net and
 its ablation variants), as torch-free data merged into :mod:`simart.specs.hparams`.
 
-``DEFAULT_HPARAMS`` (tiny, embedded CPU run), ``PAPER_HPARAMS`` (the seeds' settings, each
+``DEFAULT_HPARAMS`` (tiny, embedded CPU run), ``PAPER_HPARAMS`` (the papers' settings, each
 value's source in a comment) and the family classes (:class:`CycleGANHParams`,
 :class:`Pix2PixHParams`, :class:`PDANetDAHParams`, :class:`PDANetHParams`: every key typed and
 bounded, see :mod:`simart.specs.hparam_types`).
@@ -18,7 +18,7 @@ Keys (see :mod:`simart.models.gan`):
   (feature-alignment discriminator);
 * losses: ``gan_loss`` (``lsgan`` | ``bce``), ``lambda_cyc``, ``lambda_identity`` (CycleGAN's
   identity loss, relative to ``lambda_cyc`` as in the CycleGAN code), ``lambda_l1``
-  (pix2pix), ``lambda_d``, ``lambda_b``, ``lambda_da``, ``lambda_fa`` (PDA-Net, seed 003
+  (pix2pix), ``lambda_d``, ``lambda_b``, ``lambda_da``, ``lambda_fa`` (the PDA-Net paper
   Eq. 7);
 * ``deg_noise_white``, ``deg_noise_pink``, ``deg_noise_line`` (CycleGAN, PDA-Net variants):
   amplitudes (data units) of the random scan noise added to the output of the degradation
@@ -31,7 +31,7 @@ Keys (see :mod:`simart.models.gan`):
 
 Training settings (not model hyper-parameters; config ``train`` block of these models):
 every source trains with Adam, lr 2e-4, betas (0.5, 0.999) (Zhu et al. 2017 §4; Isola et
-al. 2017 §3.3; seed 003 §IV-C "learning rate of 0.0002 ... momentum parameter 0.5");
+al. 2017 §3.3; the PDA-Net paper §IV-C "learning rate of 0.0002 ... momentum parameter 0.5");
 CycleGAN/pix2pix: batch 1, 100 epochs at constant lr + 100 epochs linear decay to 0 (we have
 constant / cosine); CycleGAN keeps a 50-image history of fakes for D (not implemented: its
 state would have to live in the checkpoint; documented in cyclegan.py).
@@ -49,7 +49,7 @@ of the blurry domain -- white, 1/f along the scan, per-line offsets, the familie
 ``simart.simulate.stm_cu111.degrade_blurry`` -- to G_B's output during training, at fixed
 amplitudes, turns the backward cycle into denoising pairs.
 
-Measured in the embedded run (`snakemake --cores 2`, then ``results/tables/seed003_tables.md``;
+Measured in the embedded run (`snakemake --cores 2`, then ``results/tables/pdanet_tables.md``;
 stm_cu111 128 training maps per domain, 400 steps at constant lr 2e-4, test split of 32
 maps, Delta PSNR of best.pt vs the blurry input, Wilcoxon p): CycleGAN +0.27 (p 0.05),
 CycleGAN+DA +0.56, CycleGAN+DA+WS +0.57, PDA-Net +0.43 dB (p <= 0.003). Over training
@@ -65,7 +65,7 @@ hallucinates sharper, wronger maps: -1.3 dB at step 400), a noise *input* channe
 (-0.1 to +0.5 dB).
 
 The amplitudes are the mid-range of the simulated blurry domain's noise (BLURRY_SPECS: white 0.01-0.05, pink 0.01-0.05, line 0-0.04), which
-the simulation's author knows (seed 003 simulates I_BS itself); learning them adversarially
+the simulation's author knows (the PDA-Net paper simulates I_BS itself); learning them adversarially
 (a log-amplitude trained by D_B's loss) found the white level (0.032-0.038 vs 0.032 in the
 data) but shrank the 1/f and line terms that the tiny PatchGAN cannot see (0.006-0.01), and
 the gain went with them. The paper preset keeps the papers' deterministic generators (0).
@@ -108,12 +108,12 @@ _GEN_PAPER: dict[str, Any] = {"ngf": 64, "n_blocks": 9, "outer_kernel": 7,
                               "gan_norm": "instance", "output": "tanh", "dropout": 0.0}
 _DISC_PAPER: dict[str, Any] = {"ndf": 64, "n_layers_d": 3}
 
-# PDA-Net (seed 003): lambda_D = lambda_B = lambda_cyc = lambda_DA = 1, lambda_FA = 0.1
-# (§IV-C). The seed's objectives are the log-likelihood GAN losses (Eqs. 1, 2, 4, 6) -> bce.
-# No identity loss in the seed -> 0. Generators: §IV-C (7x7 conv, two stride-2 3x3 convs,
+# PDA-Net: lambda_D = lambda_B = lambda_cyc = lambda_DA = 1, lambda_FA = 0.1
+# (§IV-C). The paper's objectives are the log-likelihood GAN losses (Eqs. 1, 2, 4, 6) -> bce.
+# No identity loss in the paper -> 0. Generators: §IV-C (7x7 conv, two stride-2 3x3 convs,
 # 9 residual blocks, mirrored up path); ngf / norm / output are not given: CycleGAN's
-# (the seed's generators and PatchGANs are "without modification" those of [7], [9]).
-# ndf_fa: D_FA's architecture is not in the seed; 64 is ours.
+# (the paper's generators and PatchGANs are "without modification" those of [7], [9]).
+# ndf_fa: D_FA's architecture is not in the paper; 64 is ours.
 # The stm_cu111 blurry domain's scan noise for the stochastic degradation generator (module
 # docstring): mid-range of simart.specs.stm_cu111.BLURRY_SPECS. The papers' generators: 0.
 STM_SCAN_NOISE: dict[str, float] = {"deg_noise_white": 0.03, "deg_noise_pink": 0.03,
@@ -142,7 +142,7 @@ DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
     # 8 down-samplings, and the tiny ResNet starts from the identity.
     "pix2pix": {"gen_arch": "resnet", **_GEN_TINY, "unet_downs": 4, **_DISC_TINY,
                 "gan_norm": "batch", "gan_loss": "lsgan", "lambda_l1": 100.0},
-    # lambda_cyc 10 (CycleGAN's lambda) instead of the seed's 1: with 1 the adversarial terms
+    # lambda_cyc 10 (CycleGAN's lambda) instead of the paper's 1: with 1 the adversarial terms
     # pull G_D away from the input within ~50 steps (stm_cu111 val PSNR 20.3 -> 19.0 dB by
     # step 150); with 10 G_D stays content-preserving for ~150 steps (best val 20.4-20.5).
     "pdanet_da": {**_GEN_TINY, **_DISC_TINY, "gan_loss": "lsgan", **_PDA_LAMBDAS,
@@ -210,7 +210,7 @@ class Pix2PixHParams(_GAN):
 
 class PDANetDAHParams(CycleGANHParams):
     """PDA-Net's ablations without D_FA (pdanet_da, pdanet_da_ws): CycleGAN's keys and the
-    seed's other loss weights."""
+    paper's other loss weights."""
 
     lambda_d: NonNeg
     lambda_b: NonNeg

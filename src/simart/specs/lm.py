@@ -8,17 +8,17 @@ LM_MODES: tuple[str, ...] = ("widefield", "confocal")
 
 #: Parameter distributions (number = fixed, [lo, hi] = uniform; LM_LOG_UNIFORM: log-uniform).
 LM_PARAM_SPECS: dict[str, float | list[float]] = {
-    "na": [0.4, 1.0],                    # seed 002
-    "wavelength_ex_nm": [320.0, 400.0],  # seed 002 (its "um" is a typo)
-    "wavelength_em_nm": [450.0, 550.0],  # seed 002
-    "pinhole_um": [0.1, 1000.0],         # seed 002; diameter in the detection plane
+    "na": [0.4, 1.0],                    # the PI-DDPM paper
+    "wavelength_ex_nm": [320.0, 400.0],  # the PI-DDPM paper (its "um" is a typo)
+    "wavelength_em_nm": [450.0, 550.0],  # the PI-DDPM paper
+    "pinhole_um": [0.1, 1000.0],         # the PI-DDPM paper; diameter in the detection plane
     "magnification": 60.0,               # back-projects the pinhole (ours)
-    "refractive_index": 1.33,            # seed 002 (water)
+    "refractive_index": 1.33,            # the PI-DDPM paper (water)
     "pixel_size_nm": [40.0, 100.0],      # ours: Nyquist of the widefield PSF at NA <= 1.0
     "photons": [30.0, 3000.0],           # ours: expected counts at value 1 (log-uniform)
     "background": [0.0, 0.1],            # ours: b as a fraction of full scale
 }
-#: Sampled log-uniformly: the seed's pinhole range spans four decades (0.003-30 Airy
+#: Sampled log-uniformly: the paper's pinhole range spans four decades (0.003-30 Airy
 #: units at 60x); photon counts span two.
 LM_LOG_UNIFORM: tuple[str, ...] = ("pinhole_um", "photons")
 #: Allowed values (low, high, unit), checked at config validation (lm.params) and per PSF.

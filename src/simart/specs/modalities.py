@@ -15,7 +15,7 @@ the physical blur in pixels keeps the same ratio to the features
 (:mod:`simart.physics.severity`): the same physics gives the same difficulty at 128, 256
 and 512 px. A ``pixel_size_nm`` set in the config is used as given, at every size.
 
-Choices that the seed paper (000, §4.1.1) leaves open, with the reason. The bands they
+Choices that the PCSD paper (§4.1.1) leaves open, with the reason. The bands they
 meet (blur / feature size, checked by a test for sampled parameters at 128, 256 and 512 px)
 are :data:`simart.physics.severity.BLUR_BANDS`; the calibration report measures what
 they give (input PSNR, oracle PSNR).
@@ -27,7 +27,7 @@ AFM
     ``pixel_size_nm`` [1, 4] at 128 px: 128-512 nm scans; the tip's footprint at half
     the height range then spans ~1-8 px, a fraction of a feature to one feature.
 TEM
-    ``voltage_kv`` 200 (the seed's wavelength 2.508 pm). ``focal_spread_nm`` 3: the
+    ``voltage_kv`` 200 (the paper's wavelength 2.508 pm). ``focal_spread_nm`` 3: the
     1-sigma defocus spread of a 200 kV FEG (C_c ~ 1.2 mm x dE/E ~ 0.5 eV / 200 keV),
     information limit ~0.13 nm. ``convergence_mrad`` 0.1: near-parallel FEG
     illumination (1/e half-width of the illumination-angle distribution).
@@ -35,15 +35,15 @@ TEM
     ``CTF = -(sqrt(1 - A^2) sin chi + A cos chi)`` (CTFFIND's convention): 0.07 is the
     value used for specimens in vitreous ice, 0.1-0.15 for negative stain (CTFFIND's
     documented choices); 0.2 (our choice) stands for stained or heavier specimens. The
-    seed's pure phase CTF (A = 0) transfers almost nothing at low spatial frequencies:
-    its TEM images were a near-uniform grey that no method restored (the 'seed000' preset
+    paper's pure phase CTF (A = 0) transfers almost nothing at low spatial frequencies:
+    its TEM images were a near-uniform grey that no method restored (the 'pcsd' preset
     keeps it).
     ``defocus_nm`` [20, 100]: underfocus only (df > 0 is underfocus here), from the
     Scherzer defocus of the smallest C_s (1.2 sqrt(C_s lambda) = 19 nm at 0.1 mm) to the
-    seed's 100 nm. Micrographs are recorded in underfocus, where phase and amplitude
+    paper's 100 nm. Micrographs are recorded in underfocus, where phase and amplitude
     contrast add up below the first Thon ring; in overfocus they cancel near k = 0 and
-    the contrast of the features flips sign with the defocus. The seed's U(-100, 100)
-    (the 'seed000' preset) mixes both: a restoration that does not know the defocus then
+    the contrast of the features flips sign with the defocus. The paper's U(-100, 100)
+    (the 'pcsd' preset) mixes both: a restoration that does not know the defocus then
     cannot tell which sign to restore, and the learned models of the embedded run gained
     < 1 dB over the input on TEM while Wiener with the true CTF gained 12 dB; with
     underfocus only they gain 2-2.5 dB.
@@ -51,7 +51,7 @@ TEM
     its envelope cut-off near 7 nm^-1) fall inside the sampled band.
 SEM
     ``sigma_c_fov`` [0.1, 1.0]: the charging Gaussian's width as a FRACTION OF THE
-    FIELD OF VIEW (our unit for the seed's unitless sigma_c): charging is a
+    FIELD OF VIEW (our unit for the paper's unitless sigma_c): charging is a
     slowly varying, field-wide effect. ``charging_strength`` lambda_c [0.05, 0.3]:
     a brightness shift of up to ~30% of the dynamic range, visible but not
     saturating. ``pixel_size_nm`` [1, 2] at 128 px: 128-256 nm fields, where the beam
@@ -59,7 +59,7 @@ SEM
     erased particles of a few pixels).
 STEM
     ``aperture_mrad`` [10, 30]: probe-forming semi-angles of real (uncorrected to
-    aberration-corrected) instruments. The seed's U(0, 10) mrad is kept as
+    aberration-corrected) instruments. The paper's U(0, 10) mrad is kept as
     ``SEED_STEM_APERTURE_MRAD``: an aperture under ~5 mrad gives a diffraction-limited
     probe (0.61 lambda/alpha > 0.3 nm at 200 kV) far wider than the source size sigma_p,
     and alpha -> 0 gives no image at all. ``defocus_nm`` [-5, 5] and ``cs_mm``
@@ -72,22 +72,25 @@ STEM
     up to 15 px, wider than most features).
 noise
     ``poisson_counts`` [1e3, 1e5] (counts at full scale) and ``gaussian_sigma``
-    [0.01, 0.05] (fraction of the [0, 1] dynamic range), as in the seed.
+    [0.01, 0.05] (fraction of the [0, 1] dynamic range), as in the paper.
 
 Presets (``simart.param_preset`` in the config, :data:`PARAM_PRESETS`):
 
 * ``calibrated`` (default): the distributions above.
-* ``seed000``: the seed paper's distributions where it gives them (pure phase CTF,
+* ``pcsd``: the PCSD paper's distributions where it gives them (pure phase CTF,
   defocus U(-100, 100) nm, STEM aperture U(0, 10) mrad) and, where it leaves them open, this project's earlier choices,
-  unscaled at every image size (:data:`SEED000_PIXEL_SIZE_NM`): the benchmark's images as
+  unscaled at every image size (:data:`PCSD_PIXEL_SIZE_NM`): the benchmark's images as
   they were before the calibration, apart from the STEM aperture.
 """
 
 from __future__ import annotations
 
+#: The shipped SIMART modalities, in operator-code order (their operators:
+#: :data:`simart.specs.operators.OPERATORS`; ``operator_names("simart")`` adds any
+#: registered at run time).
 MODALITIES: tuple[str, ...] = ("AFM", "TEM", "SEM", "STEM")
 
-#: The seed paper's STEM aperture distribution (mrad), selectable via config overrides.
+#: The PCSD paper's STEM aperture distribution (mrad), selectable via config overrides.
 SEED_STEM_APERTURE_MRAD: list[float] = [0.0, 10.0]
 
 DEFAULT_PARAM_SPECS: dict[str, dict[str, float | list[float]]] = {
@@ -138,14 +141,14 @@ CLEAN_FEATURE_PX = 7.5
 FEATURE_EXPONENT = 0.65
 
 #: The project's pixel sizes before the calibration (nm, every image size): the
-#: ``seed000`` preset's (the seed gives none).
-SEED000_PIXEL_SIZE_NM: dict[str, list[float]] = {
+#: ``pcsd`` preset's (the paper gives none).
+PCSD_PIXEL_SIZE_NM: dict[str, list[float]] = {
     "AFM": [1.0, 4.0], "TEM": [0.05, 0.2], "SEM": [0.5, 2.0], "STEM": [0.02, 0.1]}
 
 #: preset -> modality -> overrides of ``DEFAULT_PARAM_SPECS`` (``calibrated`` = none).
 PARAM_PRESETS: dict[str, dict[str, dict[str, float | list[float]]]] = {
     "calibrated": {},
-    "seed000": {
+    "pcsd": {
         "TEM": {"amplitude_contrast": 0.0, "defocus_nm": [-100.0, 100.0]},
         "STEM": {"aperture_mrad": SEED_STEM_APERTURE_MRAD},
     },
@@ -169,8 +172,8 @@ def default_param_specs(modality: str, image_size: int, preset: str = "calibrate
     """The preset's distributions of one modality (or ``"noise"``) for ``image_size`` px.
 
     ``calibrated``: ``DEFAULT_PARAM_SPECS`` with ``pixel_size_nm`` scaled by
-    :func:`pixel_size_scale`; ``seed000``: the seed's distributions with the fixed
-    :data:`SEED000_PIXEL_SIZE_NM`.
+    :func:`pixel_size_scale`; ``pcsd``: the paper's distributions with the fixed
+    :data:`PCSD_PIXEL_SIZE_NM`.
     """
     if preset not in PARAM_PRESETS:
         raise ValueError(f"param_preset {preset!r}; allowed: {sorted(PARAM_PRESETS)}")
@@ -182,7 +185,7 @@ def default_param_specs(modality: str, image_size: int, preset: str = "calibrate
             lo, hi = spec["pixel_size_nm"]  # type: ignore[misc]
             spec["pixel_size_nm"] = [lo * f, hi * f]
         else:
-            spec["pixel_size_nm"] = list(SEED000_PIXEL_SIZE_NM[modality])
+            spec["pixel_size_nm"] = list(PCSD_PIXEL_SIZE_NM.get(modality, spec["pixel_size_nm"]))
     return spec
 
 
@@ -202,9 +205,28 @@ PARAM_BOUNDS: dict[str, tuple[float, float, str]] = {
     "sigma_c_fov": (1e-3, 10.0, "fraction of field of view"),
     "charging_strength": (0.0, 10.0, "image units"),
     "probe_sigma_nm": (0.0, 100.0, "nm"),
-    "aperture_mrad": (0.0, 200.0, "mrad"),  # the seed samples U(0, 10)
+    "aperture_mrad": (0.0, 200.0, "mrad"),  # the paper samples U(0, 10)
     "scan_jitter_px": (0.0, 100.0, "px"),
     "scan_drift_px": (0.0, 1000.0, "px"),
     "poisson_counts": (1.0, 1e9, "counts at full scale"),
     "gaussian_sigma": (0.0, 1.0, "fraction of dynamic range"),
 }
+
+
+def register_modality_params(name: str, table: dict[str, float | list[float]],
+                             bounds: dict[str, tuple[float, float, str]] | None = None) -> None:
+    """Add a SIMART modality's parameter table (distributions; a plug-in, together with
+    :func:`simart.specs.operators.register_operator`) and the bounds (low, high, unit) of
+    parameters :data:`PARAM_BOUNDS` does not know yet; the table is checked against them."""
+    from simart.specs.params import check_specs
+
+    if name in DEFAULT_PARAM_SPECS and DEFAULT_PARAM_SPECS[name] != table:
+        raise ValueError(f"modality {name!r} already has a parameter table")
+    new_bounds = {**PARAM_BOUNDS, **(bounds or {})}
+    missing = sorted(set(table) - set(new_bounds))
+    if missing:
+        raise ValueError(f"modality {name!r}: parameters {missing} have no bounds "
+                         "(low, high, unit)")
+    check_specs(table, f"simart.params.{name}", new_bounds)
+    PARAM_BOUNDS.update(bounds or {})
+    DEFAULT_PARAM_SPECS[name] = dict(table)

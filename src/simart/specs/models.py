@@ -7,7 +7,8 @@ learned registries (:mod:`simart.restore.classical`, :mod:`simart.models.registr
 figures' labels and families all read :data:`MODELS`. A model's hyper-parameters (its
 family's pydantic class, the embedded and paper presets with their sources) are in
 :mod:`simart.specs.hparams` and its two siblings; the training settings a source gives
-(optimiser, lr) are in the configs.
+that do not depend on scale (the GANs' optimiser) are in :attr:`ModelSpec.train`; those
+that do (steps, batch, schedule) in the two complete presets.
 
 Adding a model: its class (a :class:`simart.models.base.RestorationModel` with ``name``),
 one :class:`ModelSpec` here, its presets in :mod:`simart.specs.hparams`
@@ -39,7 +40,10 @@ class ModelSpec:
     (``params``, ``gen`` a seeded generator). ``joint``: one model for every subset of a
     dataset, conditioned on the subset (else one per subset where the config asks).
     ``hparams`` (learned): the pydantic class of its hyper-parameters, a class name of
-    :mod:`simart.specs.hparams` (or its siblings) or a dotted path.
+    :mod:`simart.specs.hparams` (or its siblings) or a dotted path. ``train``: the
+    training settings its sources fix whatever the scale (the optimiser: (key, value)
+    pairs of :class:`simart.specs.training.ModelTrainSettings`), applied over the config's
+    ``train.defaults`` and under its ``train.models.<name>``.
     """
 
     name: str
@@ -51,6 +55,7 @@ class ModelSpec:
     predict_needs: tuple[str, ...] = ()
     joint: bool = False
     hparams: str = ""
+    train: tuple[tuple[str, Any], ...] = ()
 
     @property
     def learned(self) -> bool:
@@ -80,7 +85,12 @@ def _cnn(name: str, cls: str, label: str, **kw: Any) -> ModelSpec:
 _PCSD = {"datasets": ("simart",), "needs": ("x", "params"), "predict_needs": ("params", "gen"),
              "joint": True}
 _PIDDPM = {"datasets": ("lm",), "needs": ("x", "params"), "predict_needs": ("params", "gen")}
-_PDANET = {"datasets": ("stm_cu111",), "needs": ("xu", "u")}
+#: The GANs' optimiser: Adam, lr 2e-4, betas (0.5, 0.999), no weight decay (Zhu et al. 2017
+#: §4; Isola et al. 2017 §3.3; the PDA-Net paper §IV-C "learning rate of 0.0002 ...
+#: momentum parameter 0.5"; none of them uses weight decay), at every scale.
+_GAN_ADAM: tuple[tuple[str, Any], ...] = (
+    ("optimizer", "adam"), ("lr", 2.0e-4), ("betas", (0.5, 0.999)), ("weight_decay", 0.0))
+_PDANET = {"datasets": ("stm_cu111",), "needs": ("xu", "u"), "train": _GAN_ADAM}
 # Where they run: the operator-aware classical baselines need SIMART's parameter tables;
 # PCSD its modality operators (physics loss and guidance); PI-DDPM the fluorescence PSF;
 # PDA-Net the STM domains (simulated blurry, experimental-like, unpaired clean); the
@@ -128,9 +138,10 @@ _ENTRIES: tuple[ModelSpec, ...] = (
     ModelSpec("cond_ddpm", "diffusion", "simart.models.cond_ddpm.CondDDPM", "Cond. DDPM",
               datasets=("lm",), predict_needs=("gen",), hparams="CondDDPMHParams"),
     ModelSpec("cyclegan", "gan", "simart.models.cyclegan.CycleGAN", "CycleGAN",
-              datasets=("simart", "stm_cu111"), needs=("xu",), hparams="CycleGANHParams"),
+              datasets=("simart", "stm_cu111"), needs=("xu",), hparams="CycleGANHParams",
+              train=_GAN_ADAM),
     ModelSpec("pix2pix", "gan", "simart.models.pix2pix.Pix2Pix", "pix2pix",
-              datasets=("simart", "lm"), hparams="Pix2PixHParams"),
+              datasets=("simart", "lm"), hparams="Pix2PixHParams", train=_GAN_ADAM),
     ModelSpec("pdanet_da", "gan", "simart.models.pdanet.PDANetDA", "PDA-Net (DA)", **_PDANET,
               hparams="PDANetDAHParams"),
     ModelSpec("pdanet_da_ws", "gan", "simart.models.pdanet.PDANetDAWS", "PDA-Net (DA+WS)",

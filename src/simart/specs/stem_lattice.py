@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from simart.specs.params import check_specs, merge_specs
 
-#: Seed 001's material split. Training: Si, GaN, AlGaN, InN, perovskite (SrTiO3),
+#: The PINNED paper's material split. Training: Si, GaN, AlGaN, InN, perovskite (SrTiO3),
 #: graphene, ZrO2, NaCN; its "validation" set, never seen in training (BaTiO3, Al, ZnMgTe),
 #: is our TEST split. Our VAL split (model selection) holds two further materials
-#: (GaAs, MgO) so that no material is in two splits. The seed lists BaTiO3 among both the
+#: (GaAs, MgO) so that no material is in two splits. The paper lists BaTiO3 among both the
 #: training perovskites and the validation set; it is kept out of training here.
 SEED_SPLIT: dict[str, list[str]] = {
     "train": ["Si", "GaN", "AlGaN", "InN", "SrTiO3", "graphene", "ZrO2", "NaCN"],
@@ -49,7 +49,7 @@ STEM_LATTICE_PARAM_SPECS: dict[str, float | list[float]] = {
     "defocus_nm": [-2.0, 2.0],
     "cs_mm": 0.0,                       # corrected
     "voltage_kv": 200.0,
-    "gaussian_sigma_nm": [0.03, 0.08],  # the seed's Gaussian probe (probe = "gaussian")
+    "gaussian_sigma_nm": [0.03, 0.08],  # the paper's Gaussian probe (probe = "gaussian")
 }
 #: Allowed values of every parameter (low, high, unit), checked at config validation
 #: (:func:`effective_specs`, before any job) with a message naming key, value and range.

@@ -13,7 +13,7 @@ CU111_NN_NM = 0.2556  # Cu(111) nearest-neighbour distance a / sqrt(2), a = 0.36
 #: LDOS / layout parameters (all domains).
 LDOS_SPECS: dict[str, float | list[float]] = {
     "pixel_size_nm": [0.05, 0.15],   # 128 px: 6-19 nm fields; 256 px: 13-38 nm
-    "bias_ev": [-0.05, 0.10],        # E = e V around E_F (the seed's lab images: 10 mV)
+    "bias_ev": [-0.05, 0.10],        # E = e V around E_F (the paper's lab images: 10 mV)
     "n_scatterers": [8, 40],         # random adsorbates (integer)
     "phase_shift_rad": [0.3, 1.5],   # s-wave phase shift delta
     "absorption": [0.0, 0.5],        # Heller et al.'s absorption (1 = black dot)

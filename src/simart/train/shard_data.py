@@ -5,7 +5,7 @@ one dataset: ``item(i)`` gives the degraded image ``y``, the clean image ``x`` a
 asked, ``y2`` -- a second, independent noisy realisation of the same clean image made by
 the dataset's own simulator (:func:`second_realisation`): same operator and physical
 parameters, new noise drawn from ``SeedSequence([noise_seed, 2])``. That is what
-Noise2Noise needs (seed 000's N2N baseline; Lehtinen et al. 2018: E[y2 | x] = E[y | x]),
+Noise2Noise needs (the PCSD paper's N2N baseline; Lehtinen et al. 2018: E[y2 | x] = E[y | x]),
 and the pair of an image is always the same one (deterministic, resumable).
 
 Small datasets are read into memory (``preload``); large ones are read image by image from

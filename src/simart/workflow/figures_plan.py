@@ -2,7 +2,7 @@
 run descriptions, and the ONE list of figure/table targets (:meth:`FigurePlan.figure_targets`,
 read by rules ``all`` and ``figures``).
 
-A figure or table is a target only when the config evaluates what it draws (e.g. seed 002's
+A figure or table is a target only when the config evaluates what it draws (e.g. the PI-DDPM paper's
 table needs ``pi_ddpm``, ``pi_ddpm_plain`` or ``unet`` evaluated on ``lm``); its rule exists
 whatever the config (asking for it by name draws the rows that are there). Computed from the
 config alone (no Snakemake, no include order); every path under the plan's results root.
@@ -17,22 +17,22 @@ from simart.specs.models import model_applies
 from simart.workflow.checks import shard_outputs, training_outputs
 from simart.workflow.plan import DATASET_NAMES, Plan
 
-#: the seed's Fig. 5 methods (its Fig. 7: Wiener, BM3D, U-Net, PCSD, a subset)
-SEED000_FIG5_MODELS = ["wiener", "bm3d", "care", "cyclegan", "unet", "n2n", "pcsd"]
+#: the paper's Fig. 5 methods (its Fig. 7: Wiener, BM3D, U-Net, PCSD, a subset)
+PCSD_FIG5_MODELS = ["wiener", "bm3d", "care", "cyclegan", "unet", "n2n", "pcsd"]
 #: Fig. 6 panel C: one classical method, one CNN and PCSD, where evaluated
-SEED000_FIG6_HIGHLIGHT = ["wiener", "unet", "pcsd"]
-SEED000_FIG6_METRICS = ["psnr", "ssim", "epi_corr"]
-#: rows of seed 002's table, seed 003's ablation, seed 004's distributions
+PCSD_FIG6_HIGHLIGHT = ["wiener", "unet", "pcsd"]
+PCSD_FIG6_METRICS = ["psnr", "ssim", "epi_corr"]
+#: rows of the PI-DDPM paper's table, the PDA-Net paper's ablation, the conditional-DDPM paper's distributions
 S002_MODELS = ("pi_ddpm", "pi_ddpm_plain", "unet", "richardson_lucy", "noisy")
 S003_ABLATION = ("cyclegan", "pdanet_da", "pdanet_da_ws", "pdanet")
 S004_MODELS = ("noisy", "n2v", "pix2pix", "unet_rcan", "care", "cond_ddpm")
-#: names of seed 000's tables (simart.reporting.seed000.OUTPUTS)
-SEED000_TABLES = ("table2", "psnr", "table3", "table4", "table6")
+#: names of the PCSD paper's tables (simart.reporting.pcsd.OUTPUTS)
+PCSD_TABLES = ("table2", "psnr", "table3", "table4", "table6")
 
 
 class FigurePlan(Plan):
     """A :class:`~simart.workflow.plan.Plan` with the inputs, outputs and captions of the
-    figure and table rules (rules/figures.smk, calibration.smk, fig_seed*.smk)."""
+    figure and table rules (rules/figures.smk, calibration.smk, fig_<paper>*.smk)."""
 
     # ------------------------------------------------------------------ helpers
     def figure_files(self, name: str) -> list[str]:
@@ -104,18 +104,18 @@ class FigurePlan(Plan):
         return (f"SIMART calibration ({self.cfg.simart.param_preset}, "
                 f"{self.cfg.image_size}² px): input vs oracle bound, and gain vs severity")
 
-    # ------------------------------------------------------------------ seed 000 tables
-    def seed000_tables_outputs(self) -> dict[str, str]:
-        """Seed 000 tables by output name (names of simart.reporting.seed000.OUTPUTS)."""
-        t = f"{self.root}/tables/seed000"
+    # ------------------------------------------------------------------ the PCSD paper tables
+    def pcsd_tables_outputs(self) -> dict[str, str]:
+        """The PCSD paper tables by output name (names of simart.reporting.pcsd.OUTPUTS)."""
+        t = f"{self.root}/tables/pcsd"
         out = {f"{n}_{k}": f"{t}_{n if n != 'psnr' else 'psnr_by_modality'}.{k}"
-               for n in SEED000_TABLES for k in ("md", "csv")}
-        out["claims"] = f"{self.root}/tables/claims_vs_measured_seed000.csv"
+               for n in PCSD_TABLES for k in ("md", "csv")}
+        out["claims"] = f"{self.root}/tables/claims_vs_measured_pcsd.csv"
         return out
 
-    def seed000_speed_variants(self) -> dict[str, dict[str, Any]]:
+    def pcsd_speed_variants(self) -> dict[str, dict[str, Any]]:
         """{name: {model, sampling}} of the evaluated variants whose cost differs (Table 6)."""
-        from simart.reporting.seed000 import is_speed_variant
+        from simart.reporting.pcsd import is_speed_variant
 
         return {k: {"model": v.model, "sampling": dict(v.sampling)}
                 for k, v in self.cfg.evaluate.active_variants().items()
@@ -124,13 +124,13 @@ class FigurePlan(Plan):
     def _simart_learned(self) -> list[str]:
         return [m for m in self.models if self.is_learned(m) and self.applies(m, "simart")]
 
-    def seed000_tables_paths(self) -> dict[str, Any]:
+    def pcsd_tables_paths(self) -> dict[str, Any]:
         """{cells: {row: {modality: parquet}}, summaries: {model: {group: json}}, pcsd_log}."""
         if "simart" not in self.views:
             return {}
         v = self.views["simart"]
         variants = self.cfg.evaluate.active_variants()
-        speed = self.seed000_speed_variants()
+        speed = self.pcsd_speed_variants()
         rows = [m for m in self.cell_models("simart") if m not in variants or m in speed]
         learned = self._simart_learned()
         r = self.root
@@ -143,8 +143,8 @@ class FigurePlan(Plan):
             out["pcsd_log"] = f"{r}/models/simart/{next(iter(v.groups_for('pcsd')))}/pcsd/log.csv"
         return out
 
-    def seed000_run(self) -> dict[str, Any]:
-        """What the config ran (simart.reporting.seed000.RunInfo), from the config only."""
+    def pcsd_run(self) -> dict[str, Any]:
+        """What the config ran (simart.reporting.pcsd.RunInfo), from the config only."""
         cfg = self.cfg
         return {
             "image_size": cfg.image_size,
@@ -152,15 +152,15 @@ class FigurePlan(Plan):
             "steps": {m: cfg.train.settings(m)["steps"] for m in self._simart_learned()},
             "test_images": cfg.simart.images_per_modality.test,
             "models": [m for m in self.models if self.applies(m, "simart")],
-            "variants": self.seed000_speed_variants(),
+            "variants": self.pcsd_speed_variants(),
             "cross_modal": "pcsd" in cfg.evaluate.cross_modal and "pcsd" in self.models,
             "modalities": list(self.views["simart"].eval_subsets)
             if "simart" in self.views else [],
         }
 
-    def seed000_context(self) -> str:
-        """What was run, for the head of every seed 000 table (from the config only)."""
-        run = self.seed000_run()
+    def pcsd_context(self) -> str:
+        """What was run, for the head of every PCSD-paper table (from the config only)."""
+        run = self.pcsd_run()
         steps = ", ".join(f"{m} {n}" for m, n in run["steps"].items()) or "none"
         shards = self.cfg.evaluate.study_test_shards
         return (f"Run: `simart` test split, {run['test_images']} images per modality of "
@@ -168,13 +168,13 @@ class FigurePlan(Plan):
                 f"steps: {steps}"
                 + (f"; variants and cross-modal rows on the first {shards} test shard(s)"
                    if shards else "")
-                + ". The seed trains on SIMART-1M at its own image size for far longer: "
+                + ". The paper trains on SIMART-1M at its own image size for far longer: "
                 "compare orderings and directions before absolute values.")
 
-    def seed000_tables_targets(self) -> list[str]:
-        return list(self.seed000_tables_outputs().values()) if "simart" in self.views else []
+    def pcsd_tables_targets(self) -> list[str]:
+        return list(self.pcsd_tables_outputs().values()) if "simart" in self.views else []
 
-    # ------------------------------------------------------------------ seed 000 Figs. 2-4
+    # ------------------------------------------------------------------ the PCSD paper Figs. 2-4
     def s000_methods(self) -> list[str]:
         """Fig. 2: every evaluated model on simart but PCSD's training ablations (Fig. 3 A)."""
         from simart.figures.rows import pcsd_ablations
@@ -229,8 +229,8 @@ class FigurePlan(Plan):
         rows = list(self.s000_cross_rows().values())
         return self.simart_cells(rows + (["noisy"] if "noisy" in self.simart_rows() else []))
 
-    def seed000_figure_targets(self) -> list[str]:
-        """The Seed 000 Fig. 2-4 files the current config can produce."""
+    def pcsd_figure_targets(self) -> list[str]:
+        """The PCSD paper Fig. 2-4 files the current config can produce."""
         names = []
         if self.s000_methods():
             names += ["fig2_modality_bars", "fig2_quality_speed"]
@@ -244,13 +244,13 @@ class FigurePlan(Plan):
             names.append("fig4_cross_modal")
         return [p for n in names for p in self.figure_files(n)]
 
-    # ------------------------------------------------------------------ seed 000 Figs. 5-7
+    # ------------------------------------------------------------------ the PCSD paper Figs. 5-7
     def fig5_models(self) -> list[str]:
-        """Methods of Figs. 5/7: figures.fig5_models if the config has it, else the seed's
+        """Methods of Figs. 5/7: figures.fig5_models if the config has it, else the paper's
         list; those evaluated on simart, PCSD added when evaluated (the input is its own
         column)."""
         evaluated = self.simart_models()
-        wanted = self.cfg.figures.fig5_models or SEED000_FIG5_MODELS
+        wanted = self.cfg.figures.fig5_models or PCSD_FIG5_MODELS
         out = [m for m in dict.fromkeys(wanted) if m in evaluated and m != "noisy"]
         return out + (["pcsd"] if "pcsd" in evaluated and "pcsd" not in out else [])
 
@@ -279,9 +279,9 @@ class FigurePlan(Plan):
                           for mod in self.modalities}}
 
     def fig6_improvements(self) -> str:
-        return f"{self.root}/tables/seed000_fig6_improvements.csv"
+        return f"{self.root}/tables/pcsd_fig6_improvements.csv"
 
-    def seed000_stats_targets(self) -> list[str]:
+    def pcsd_stats_targets(self) -> list[str]:
         out = []
         if self.fig5_models():
             out += self.figure_files("fig5_qualitative")
@@ -289,13 +289,13 @@ class FigurePlan(Plan):
             out += [*self.figure_files("fig6_statistics"), self.fig6_improvements()]
         return out
 
-    # ------------------------------------------------------------------ seed 001
-    def seed001_outputs(self) -> dict[str, str]:
-        base = f"{self.root}/tables/seed001_noise_curves"
+    # ------------------------------------------------------------------ the PINNED paper
+    def pinned_outputs(self) -> dict[str, str]:
+        base = f"{self.root}/tables/pinned_noise_curves"
         return {"curves": f"{base}.csv", "md": f"{base}.md", "trends": f"{base}_trends.csv",
-                "claims": f"{self.root}/tables/claims_vs_measured_seed001.csv"}
+                "claims": f"{self.root}/tables/claims_vs_measured_pinned.csv"}
 
-    def seed001_context(self) -> str:
+    def pinned_context(self) -> str:
         """What was run, for the tables' header (from the config only; empty when
         stem_lattice is not evaluated)."""
         if "stem_lattice" not in self.views:
@@ -308,14 +308,14 @@ class FigurePlan(Plan):
                 f"{', '.join(st.materials.test) if st.materials else 'from the CIF folder'}; "
                 "training steps: "
                 f"{', '.join(f'{m} {n}' for m, n in sorted(steps.items())) or 'none'}"
-                ". The seed trains PINNED on 5 images for 500 epochs.")
+                ". The paper trains PINNED on 5 images for 500 epochs.")
 
-    def seed001_targets(self) -> list[str]:
+    def pinned_targets(self) -> list[str]:
         if not self.dataset_cells("stem_lattice"):
             return []
-        return [*self.seed001_outputs().values(), *self.figure_files("seed001_noise_curves")]
+        return [*self.pinned_outputs().values(), *self.figure_files("pinned_noise_curves")]
 
-    # ------------------------------------------------------------------ seeds 002-004 rows
+    # ------------------------------------------------------------------ PI-DDPM, PDA-Net, conditional-DDPM rows
     def evaluated(self, dataset: str, models: tuple[str, ...] | list[str]) -> list[str]:
         """The models of ``models`` that have cells on ``dataset`` in this config."""
         if dataset not in self.views:
@@ -362,13 +362,13 @@ class FigurePlan(Plan):
         """Scored subsets of a dataset (none when it is not evaluated)."""
         return list(self.views[dataset].eval_subsets) if dataset in self.views else []
 
-    # ------------------------------------------------------------------ seed 002
-    def seed002_outputs(self) -> dict[str, str]:
+    # ------------------------------------------------------------------ the PI-DDPM paper
+    def piddpm_outputs(self) -> dict[str, str]:
         t = f"{self.root}/tables"
-        return {"md": f"{t}/seed002_table.md", "csv": f"{t}/seed002_table.csv",
-                "claims": f"{t}/claims_vs_measured_seed002.csv"}
+        return {"md": f"{t}/piddpm_table.md", "csv": f"{t}/piddpm_table.csv",
+                "claims": f"{t}/claims_vs_measured_piddpm.csv"}
 
-    def seed002_context(self) -> str:
+    def piddpm_context(self) -> str:
         if "lm" not in self.views:
             return ""
         lm = self.cfg.lm
@@ -377,41 +377,41 @@ class FigurePlan(Plan):
         return (f"Run: `lm` test split, {lm.images_per_mode.test} images per mode of "
                 f"{lm.image_size or self.cfg.image_size}² px; training steps: "
                 + (", ".join(f"{m} {n}" for m, n in sorted(steps.items())) or "none")
-                + ". The seed trains on ImageNet/BioSR-derived data for ~1 M iterations and "
+                + ". The paper trains on ImageNet/BioSR-derived data for ~1 M iterations and "
                 "tests on BioSR, W2S and dSTORM; compare orderings, not absolute values.")
 
-    def seed002_scale(self) -> str:
+    def piddpm_scale(self) -> str:
         return (f"{(self.cfg.lm.image_size or self.cfg.image_size)}² px, "
                 f"{self.cfg.train.settings('pi_ddpm')['steps']} training steps")
 
-    def seed002_eta_rows(self) -> dict[str, Any]:
-        from simart.reporting.seed002 import eta_rows
+    def piddpm_eta_rows(self) -> dict[str, Any]:
+        from simart.reporting.piddpm import eta_rows
 
         return eta_rows(self.cfg, self.cell_models("lm")) if "lm" in self.views else {}
 
-    def seed002_targets(self) -> list[str]:
+    def piddpm_targets(self) -> list[str]:
         out = []
         if self.evaluated("lm", ("pi_ddpm", "pi_ddpm_plain", "unet")):
-            out += list(self.seed002_outputs().values())
-        if self.seed002_eta_rows():
-            out += self.figure_files("seed002_eta_ablation")
+            out += list(self.piddpm_outputs().values())
+        if self.piddpm_eta_rows():
+            out += self.figure_files("piddpm_eta_ablation")
         return out
 
-    # ------------------------------------------------------------------ seed 003
-    def seed003_outputs(self) -> dict[str, str]:
-        """Seed 003 Tables I and II (rule seed003_tables), by output name."""
-        base = f"{self.root}/tables/seed003_tables"
+    # ------------------------------------------------------------------ the PDA-Net paper
+    def pdanet_outputs(self) -> dict[str, str]:
+        """PDA-Net paper Tables I and II (rule pdanet_tables), by output name."""
+        base = f"{self.root}/tables/pdanet_tables"
         return {"md": f"{base}.md", "csv": f"{base}.csv", "ordering": f"{base}_ordering.csv"}
 
-    def seed003_cells(self) -> list[str]:
-        """The stm_cu111 cells seed 003's tables read (none when the dataset is off)."""
+    def pdanet_cells(self) -> list[str]:
+        """The stm_cu111 cells the PDA-Net paper's tables read (none when the dataset is off)."""
         return self.dataset_cells("stm_cu111")
 
-    def seed003_claims(self) -> str:
-        return f"{self.root}/tables/claims_vs_measured_seed003.csv"
+    def pdanet_claims(self) -> str:
+        return f"{self.root}/tables/claims_vs_measured_pdanet.csv"
 
-    def seed003_context(self) -> str:
-        """What was run, for the caption of seed 003's tables (from the config only)."""
+    def pdanet_context(self) -> str:
+        """What was run, for the caption of the PDA-Net paper's tables (from the config only)."""
         from simart.specs.hparams import resolve_hparams
         from simart.specs.hparams_gan import degradation_noise
 
@@ -425,18 +425,18 @@ class FigurePlan(Plan):
             if amp:
                 noisy.setdefault(", ".join(f"{k} {v:g}" for k, v in amp.items()), []).append(m)
         noise_s = "".join(
-            f" NOT as in the seed: the degradation generator (G_B, CycleGAN's F) of "
+            f" NOT as in the paper: the degradation generator (G_B, CycleGAN's F) of "
             f"{', '.join(f'`{m}`' for m in models)} adds random STM scan noise to its output "
             f"in training ({amps}; `simart/specs/hparams_gan.py`, \"Stochastic degradation "
             "generator\": without it none of the unpaired rows beat the blurry input in the "
             "embedded run)." for amps, models in noisy.items())
         return (f"Run: `stm_cu111` test split, {st.images_per_domain.test} images per domain "
                 f"of {size}² px ({st.images_per_domain.train} training maps per domain); "
-                f"training steps: {steps_s or 'none'}. The seed trains on its own simulated "
+                f"training steps: {steps_s or 'none'}. The paper trains on its own simulated "
                 "set and applies the result to lab images; the scale differs, so compare "
                 f"directions and orderings before absolute values.{noise_s}")
 
-    def seed003_paths(self, subset: str) -> dict[str, Any]:
+    def pdanet_paths(self, subset: str) -> dict[str, Any]:
         """{shard, predictions, cells} of one Fig. 3/4: first test shard of ``subset``, the
         ablation rows' predictions of it, the cells (with the input's) that annotate it."""
         if "stm_cu111" not in self.views:
@@ -451,34 +451,34 @@ class FigurePlan(Plan):
                       for m in self.evaluated("stm_cu111", ("noisy", *S003_ABLATION))},
         }
 
-    def seed003_fig_title(self, fig: int, subset: str, what: str) -> str:
+    def pdanet_fig_title(self, fig: int, subset: str, what: str) -> str:
         st = self.cfg.stm_cu111
-        return (f"Seed 003 Fig. {fig}: stm_cu111/{subset} test images "
+        return (f"PDA-Net paper Fig. {fig}: stm_cu111/{subset} test images "
                 f"({st.image_size or self.cfg.image_size}² px), first test shard ({what})")
 
-    def seed003_targets(self) -> list[str]:
+    def pdanet_targets(self) -> list[str]:
         out = []
-        if self.seed003_cells():
-            out.append(self.seed003_outputs()["md"])
+        if self.pdanet_cells():
+            out.append(self.pdanet_outputs()["md"])
         return out
 
-    def seed003_figure_targets(self) -> list[str]:
+    def pdanet_figure_targets(self) -> list[str]:
         out = []
         if self.evaluated("stm_cu111", S003_ABLATION):
             out += [p for fig in ("3_simulated", "4_experimental")
-                    for p in self.figure_files(f"seed003_fig{fig}")]
-        if self.seed003_cells():
-            out.append(self.seed003_claims())
+                    for p in self.figure_files(f"pdanet_fig{fig}")]
+        if self.pdanet_cells():
+            out.append(self.pdanet_claims())
         return out
 
-    # ------------------------------------------------------------------ seed 004
-    def seed004_outputs(self) -> dict[str, str]:
-        """Seed 004 measurements from cond_ddpm's predictions (rule seed004_tables)."""
-        base = f"{self.root}/tables/seed004_cond_ddpm"
+    # ------------------------------------------------------------------ the conditional-DDPM paper
+    def condddpm_outputs(self) -> dict[str, str]:
+        """The conditional-DDPM paper measurements from cond_ddpm's predictions (rule condddpm_tables)."""
+        base = f"{self.root}/tables/condddpm_cond_ddpm"
         return {"md": f"{base}.md", "curve": f"{base}_curve.csv",
                 "uncertainty": f"{base}_uncertainty.csv"}
 
-    def seed004_inputs(self) -> dict[str, Any]:
+    def condddpm_inputs(self) -> dict[str, Any]:
         """{preds: [per test shard], shards: [{mode: shard}]} of cond_ddpm on lm (empty when
         it is not evaluated there)."""
         if "lm" not in self.views or "cond_ddpm" not in self.cell_models("lm"):
@@ -489,24 +489,24 @@ class FigurePlan(Plan):
                 "shards": [{s: v.shard_path(s, "test", i, self.root) for s in v.eval_subsets}
                            for i in ids]}
 
-    def seed004_context(self) -> str:
-        """What was run, for the caption of seed 004's tables (from the config only)."""
+    def condddpm_context(self) -> str:
+        """What was run, for the caption of the conditional-DDPM paper's tables (from the config only)."""
         cfg, lm = self.cfg, self.cfg.lm
         hp = self.trained_hparams("cond_ddpm")
         return (f"Run: `cond_ddpm` on the `lm` test split ({lm.images_per_mode.test} images "
                 f"per mode, {lm.image_size or cfg.image_size}² px), "
                 f"{cfg.train.settings('cond_ddpm')['steps']} training steps; sampling: "
                 f"{hp['sampler'].upper()} with {hp['steps']} steps, N = {hp['n_samples']} "
-                "samples averaged (the seed: DDPM over T = 200, N = 15).")
+                "samples averaged (the paper: DDPM over T = 200, N = 15).")
 
-    def seed004_curve(self) -> list[str]:
-        """The per-image DDPM-avg curve of rule seed004_tables (none without cond_ddpm)."""
-        return [self.seed004_outputs()["curve"]] if self.seed004_inputs() else []
+    def condddpm_curve(self) -> list[str]:
+        """The per-image DDPM-avg curve of rule condddpm_tables (none without cond_ddpm)."""
+        return [self.condddpm_outputs()["curve"]] if self.condddpm_inputs() else []
 
-    def seed004_n_samples(self) -> int:
+    def condddpm_n_samples(self) -> int:
         return int(self.trained_hparams("cond_ddpm")["n_samples"])
 
-    def seed004_scale(self) -> dict[str, str]:
+    def condddpm_scale(self) -> dict[str, str]:
         out = self.scale("lm", S004_MODELS)
         if "cond_ddpm" in out:
             hp = self.trained_hparams("cond_ddpm")
@@ -516,30 +516,30 @@ class FigurePlan(Plan):
                 f", {hp['sampler'].upper()} {hp['steps']} steps, one sample")
         return out
 
-    def seed004_uncertainty_paths(self) -> dict[str, Any]:
+    def condddpm_uncertainty_paths(self) -> dict[str, Any]:
         """The first test shard's cond_ddpm prediction file and its {mode: test shard}."""
-        paths = self.seed004_inputs()
+        paths = self.condddpm_inputs()
         if not paths:
             return {"pred": "", "shards": {}}
         return {"pred": paths["preds"][0], "shards": paths["shards"][0]}
 
-    def seed004_distribution_stats(self) -> str:
-        return f"{self.root}/tables/seed004_distributions_stats.csv"
+    def condddpm_distribution_stats(self) -> str:
+        return f"{self.root}/tables/condddpm_distributions_stats.csv"
 
-    def seed004_claims(self) -> str:
-        return f"{self.root}/tables/claims_vs_measured_seed004.csv"
+    def condddpm_claims(self) -> str:
+        return f"{self.root}/tables/claims_vs_measured_condddpm.csv"
 
-    def seed004_targets(self) -> list[str]:
-        return [self.seed004_outputs()["md"]] if self.seed004_inputs() else []
+    def condddpm_targets(self) -> list[str]:
+        return [self.condddpm_outputs()["md"]] if self.condddpm_inputs() else []
 
-    def seed004_figure_targets(self) -> list[str]:
+    def condddpm_figure_targets(self) -> list[str]:
         out = []
         if self.evaluated("lm", S004_MODELS):
-            out += [*self.figure_files("seed004_distributions"),
-                    self.seed004_distribution_stats(), self.seed004_claims()]
-        if self.seed004_inputs():
+            out += [*self.figure_files("condddpm_distributions"),
+                    self.condddpm_distribution_stats(), self.condddpm_claims()]
+        if self.condddpm_inputs():
             out += [p for n in ("ddpm_avg", "uncertainty_maps")
-                    for p in self.figure_files(f"seed004_{n}")]
+                    for p in self.figure_files(f"condddpm_{n}")]
         return out
 
     # ------------------------------------------------------------------ reproduction report
@@ -557,31 +557,31 @@ class FigurePlan(Plan):
                 f"{cfg.simart.images_per_modality.test}; datasets {list(self.views)}.")
 
     # ------------------------------------------------------------------ targets
-    def seed_targets(self) -> list[str]:
-        """The calibration's and the seeds' tables and figures this config can produce."""
-        return [*self.calibration_targets(), *self.seed000_tables_targets(),
-                *self.seed000_figure_targets(), *self.seed000_stats_targets(),
-                *self.seed001_targets(), *self.seed002_targets(),
-                *self.seed003_figure_targets(), *self.seed004_figure_targets()]
+    def paper_targets(self) -> list[str]:
+        """The calibration's and the papers' tables and figures this config can produce."""
+        return [*self.calibration_targets(), *self.pcsd_tables_targets(),
+                *self.pcsd_figure_targets(), *self.pcsd_stats_targets(),
+                *self.pinned_targets(), *self.piddpm_targets(),
+                *self.pdanet_figure_targets(), *self.condddpm_figure_targets()]
 
     def claims_parts(self) -> list[str]:
-        """The per-seed claims_vs_measured tables this config produces (the reproduction
+        """The per-paper claims_vs_measured tables this config produces (the reproduction
         report's inputs)."""
-        return [t for t in self.seed_targets() if "/claims_vs_measured_" in t]
+        return [t for t in self.paper_targets() if "/claims_vs_measured_" in t]
 
     def figure_targets(self) -> list[str]:
         """Every table and figure ``snakemake figures`` regenerates (and ``all`` builds)."""
         agg = self.aggregate_outputs()
-        seeds = self.seed_targets()
-        claims = [t for t in seeds if "/claims_vs_measured_" in t]
+        papers = self.paper_targets()
+        claims = [t for t in papers if "/claims_vs_measured_" in t]
         return [
             agg["csv"],
             agg["md"],
             self.stats_outputs()["md"],
             *self.figure_files("fig1_artifacts"),
-            *self.seed003_targets(),
-            *self.seed004_targets(),
-            *seeds,
+            *self.pdanet_targets(),
+            *self.condddpm_targets(),
+            *papers,
             *(self.reproduction_outputs().values() if claims else []),
         ]
 

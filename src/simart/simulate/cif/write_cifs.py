@@ -1,4 +1,4 @@
-"""Write the shipped CIF files of the STEM-lattice materials (seed 001) with ASE.
+"""Write the shipped CIF files of the STEM-lattice materials (the PINNED paper) with ASE.
 
 Run from the repository root: ``python src/simart/simulate/cif/write_cifs.py``. Each file
 is built with ``ase.spacegroup.crystal`` from published lattice parameters (no

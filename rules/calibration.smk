@@ -1,5 +1,7 @@
 # SIMART's difficulty, measured (docs/dataset.md): per modality the input's
-# PSNR / SSIM, the oracle bound and the severity of a sample of images of every split.
+# PSNR / SSIM, the oracle bound and the severity of a sample of images of every split. The
+# calibration figure is the figure spec calibration_figure (simart.specs.figures; its rule
+# in rules/figures.smk).
 
 
 rule calibration_table:
@@ -25,24 +27,3 @@ rule calibration_table:
         **small_job(mem_mb=4000, runtime=120),
     script:
         "../workflow_scripts/calibration_table.py"
-
-
-rule calibration_figure:
-    """The calibration figure: input vs oracle PSNR, oracle gain vs severity."""
-    input:
-        f"{R}/tables/simart_calibration.csv",
-    output:
-        report_figure("simart_calibration", "simart_calibration", "SIMART", "Calibration"),
-    log:
-        f"{R}/logs/calibration_figure.log",
-    benchmark:
-        f"{R}/benchmarks/calibration_figure.tsv"
-    params:
-        code=code("calibration_figure.py"),  # the library code it runs
-        dpi=CFG.figures.dpi,
-        title=PLAN.calibration_title(),
-    resources:
-        **small_job(mem_mb=2000, runtime=15),
-    script:
-        "../workflow_scripts/calibration_figure.py"
-

@@ -9,17 +9,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from simart.config import LEARNED_MODELS  # noqa: E402
-from simart.provenance import code_version  # noqa: E402
+from simart.provenance import code_version, code_version_of  # noqa: E402
 from simart.workflow import checks  # noqa: E402
 from simart.workflow.checks import shard_outputs  # noqa: E402
-from simart.workflow.figures_plan import (  # noqa: E402
-    S002_MODELS,
-    S003_ABLATION,
-    S004_MODELS,
-    PCSD_FIG6_HIGHLIGHT,
-    PCSD_FIG6_METRICS,
-    FigurePlan,
-)
+from simart.workflow.figures_plan import PIDDPM_MODELS, FigurePlan  # noqa: E402
 from simart.workflow.plan import flat_paths  # noqa: E402
 
 CFG = checks.validated_config(config)
@@ -40,10 +33,20 @@ def code(script):
     return code_version(Path(workflow.basedir) / "workflow_scripts" / script)
 
 
-# results/figures/{name}.{ext} per figures.formats, each marked for `snakemake --report`
-def report_figure(name, caption, category, subcategory):
-    return [report(p, caption=f"../report/{caption}.rst", category=category,
-                   subcategory=subcategory) for p in PLAN.figure_files(name)]
+# Version of the library code the job of a figure spec runs (its function and readers) and
+# the generic script (simart.specs.figures, rules/figures.smk)
+def figure_code(spec):
+    return code_version_of(Path(workflow.basedir) / "workflow_scripts" / "figure.py",
+                           spec.modules())
+
+
+# {keyword: output} of a figure rule (FigurePlan.figure_outputs), its figure files marked for
+# `snakemake --report` when the spec has a caption (report/figure.rst shows params.caption)
+def figure_outputs(spec):
+    return {k: ([report(p, caption="../report/figure.rst", category=spec.category,
+                        subcategory=spec.subcategory) for p in v]
+                if k == "out_paths" and spec.caption else v)
+            for k, v in PLAN.figure_outputs(spec).items()}
 
 
 # one PCSD-paper table marked for --report (key: simart.reporting.pcsd.OUTPUTS name)

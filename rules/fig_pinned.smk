@@ -1,7 +1,8 @@
 # The PINNED paper: metric-vs-CDN-noise-level curves per test material on stem_lattice
-# (src/simart/reporting/pinned.py: the curves table and the paper's prose checked;
-# src/simart/figures/pinned.py: the figure, drawn from that table only).
-# Inputs and captions: simart.workflow.figures_plan (pinned_*).
+# (src/simart/reporting/pinned.py: the curves table and the paper's prose checked). The
+# figure, drawn from that table only, is the figure spec pinned_noise_curves
+# (simart.specs.figures; its rule in rules/figures.smk). Inputs: simart.workflow.figures_plan
+# (pinned_*).
 
 
 rule pinned_tables:
@@ -16,29 +17,9 @@ rule pinned_tables:
     benchmark:
         f"{R}/benchmarks/pinned_tables.tsv"
     params:
-        code=code("fig_pinned_tables.py"),  # the library code it runs
+        code=code("pinned_tables.py"),  # the library code it runs
         context=PLAN.pinned_context(),
     resources:
         **small_job(mem_mb=2000, runtime=15),
     script:
-        "../workflow_scripts/fig_pinned_tables.py"
-
-
-rule pinned_noise_curves:
-    """PINNED paper Figs. 3/5 analogue: metric vs CDN level, one panel per metric x material."""
-    input:
-        PLAN.pinned_outputs()["curves"],
-    output:
-        report_figure("pinned_noise_curves", "fig_pinned_noise_curves", "The PINNED paper",
-                      "Noise-level curves"),
-    log:
-        f"{R}/logs/pinned_noise_curves.log",
-    benchmark:
-        f"{R}/benchmarks/pinned_noise_curves.tsv"
-    params:
-        code=code("fig_pinned_noise_curves.py"),  # the library code it runs
-        dpi=CFG.figures.dpi,
-    resources:
-        **small_job(mem_mb=2000, runtime=15),
-    script:
-        "../workflow_scripts/fig_pinned_noise_curves.py"
+        "../workflow_scripts/pinned_tables.py"

@@ -1,27 +1,37 @@
-# PCSD paper Fig. 1, the PDA-Net paper's and the conditional-DDPM paper's tables, the reproduction report and the
-# `figures` target. What each reads and every table/figure target of the config:
-# simart.workflow.figures_plan (FigurePlan.figure_targets, the one list of them).
+# Every paper figure -- one rule per entry of simart.specs.figures (FIGURES), each running
+# workflow_scripts/figure.py, which calls the entry's drawing function -- and the PDA-Net
+# paper's and the conditional-DDPM paper's tables, the reproduction report and the `figures`
+# target. What each reads and every table/figure target of the config:
+# simart.workflow.figures_plan (FigurePlan.figure_targets, the one list of them). A rule
+# exists for every entry whatever the config; it is a target only where its `applies` says.
+# Values below are computed at parse time, per entry (no lambda sees the loop variable).
 
 
-rule fig1_artifacts:
-    """PCSD paper Fig. 1: clean / degraded / restored per modality (first test shard)."""
-    input:
-        flat_paths(PLAN.fig1_inputs()),
-    output:
-        PLAN.figure_files("fig1_artifacts"),
-    log:
-        f"{R}/logs/fig1_artifacts.log",
-    benchmark:
-        f"{R}/benchmarks/fig1_artifacts.tsv"
-    params:
-        code=code("fig1_artifacts.py"),  # the library code it runs
-        figures=PLAN.cfg_part("figures")["figures"],
-        paths=PLAN.fig1_inputs(),
-        models=PLAN.fig1_models(),
-    resources:
-        **small_job(mem_mb=2000, runtime=15),
-    script:
-        "../workflow_scripts/fig1_artifacts.py"
+for spec in PLAN.figure_specs():
+
+    rule:
+        name:
+            spec.name
+        input:
+            PLAN.figure_inputs(spec),
+        output:
+            **figure_outputs(spec),
+        log:
+            f"{R}/logs/{spec.name}.log",
+        benchmark:
+            f"{R}/benchmarks/{spec.name}.tsv"
+        params:
+            code=figure_code(spec),  # the library code it runs (function, readers, script)
+            kwargs=PLAN.figure_kwargs(spec),
+            outputs=PLAN.figure_outputs(spec),
+            # report/figure.rst shows it; a function, so that its braces are not wildcards
+            caption=lambda wc, text=PLAN.figure_caption(spec): text,
+        resources:
+            **small_job(mem_mb=spec.mem_mb, runtime=spec.runtime),
+        script:
+            "../workflow_scripts/figure.py"
+
+    workflow.get_rule(spec.name).docstring = spec.summary  # snakemake --list-rules
 
 
 rule pdanet_tables:

@@ -222,3 +222,72 @@ def test_add_an_operator_class_one_registry_entry_and_its_parameter_table(added_
     x = torch.from_numpy(clean[:1])[:, None].double()
     want = BoxBlur().A(x, {"mix": torch.tensor([row["mix"]], dtype=torch.float64)})
     torch.testing.assert_close(forward_batch(x, stack_params([p])), want, atol=0, rtol=0)
+
+
+# ------------------------------------------------------------------------- a figure
+def draw_image_counts(cells, models, out_paths, dpi=150):
+    """The walk-through's figure: how many test images each method's cell table holds, per
+    modality (``cells``: {modality: {model: cell table}}, the plan's paths)."""
+    from simart.figures.style import plt, save
+    from simart.provenance import read_table
+
+    mods = list(cells)
+    fig, ax = plt.subplots(figsize=(4, 3))
+    for i, m in enumerate(models):
+        n = [len(read_table(cells[mod][m])) if m in cells[mod] else 0 for mod in mods]
+        ax.bar(np.arange(len(mods)) + 0.8 * i / len(models), n, 0.8 / len(models), label=m)
+    ax.set_xticks(range(len(mods)), mods)
+    ax.legend()
+    save(fig, out_paths, dpi=dpi)
+    plt.close(fig)
+    return {m: len(mods) for m in models}
+
+
+@pytest.fixture()
+def added_figure():
+    from simart.specs.figures import FIGURES, FigureSpec, register_figure
+
+    spec = register_figure(FigureSpec(
+        "image_counts", "pcsd", "walk-through", f"{__name__}.draw_image_counts",
+        inputs="pcsd_methods_cells", kwargs="pcsd_methods_kwargs",
+        caption="Test images per method and modality.", subcategory="Extra",
+        applies="pcsd_methods"))
+    yield spec
+    del FIGURES["image_counts"]
+
+
+def test_add_a_figure_function_and_one_spec_entry(added_figure, tmp_path):
+    from pathlib import Path
+
+    import pandas as pd
+
+    from simart.specs.figures import FigureSpec, draw_figure, register_figure
+    from simart.workflow.figures_plan import FigurePlan
+
+    with pytest.raises(ValueError, match="already registered"):
+        register_figure(added_figure)
+    with pytest.raises(ValueError, match="dotted path"):
+        register_figure(FigureSpec("x", "pcsd", "", "nodots", inputs="pcsd_methods_cells"))
+    # the plan lists its targets (rules `all` and `figures`), its inputs and its arguments
+    cfg = validate_config({})
+    plan = FigurePlan(cfg)
+    files = [f"results/figures/image_counts.{ext}" for ext in cfg.figures.formats]
+    assert set(files) <= set(plan.figure_targets()) and set(files) <= set(plan.all_targets())
+    assert plan.figure_outputs(added_figure) == {"out_paths": files}
+    kwargs = plan.figure_kwargs(added_figure)
+    assert kwargs["models"] == plan.pcsd_methods() and plan.figure_inputs(added_figure)
+    assert plan.figure_caption(added_figure) == added_figure.caption
+    assert plan.figure_applies(added_figure)  # its `applies`: plan.pcsd_methods() is not empty
+    # what workflow_scripts/figure.py calls draws it: tiny cell tables, into tmp_path
+    cells = {}
+    for mod in ("AFM", "SEM"):
+        for m, n in (("noisy", 3), ("wiener", 2)):
+            path = tmp_path / f"{mod}_{m}.parquet"
+            pd.DataFrame({"psnr": np.arange(n, dtype=float)}).to_parquet(path)
+            cells.setdefault(mod, {})[m] = str(path)
+    out = [str(tmp_path / "image_counts.png"), str(tmp_path / "image_counts.pdf")]
+    got = draw_figure("image_counts", {"cells": cells, "models": ["noisy", "wiener"], "dpi": 40},
+                      {"out_paths": out})
+    assert got == {"noisy": 2, "wiener": 2}
+    assert all(Path(p).stat().st_size > 1000 for p in out)
+    assert not list(tmp_path.glob("*.tmp*"))  # written atomically

@@ -109,7 +109,7 @@ def test_transfer_exists_exactly_for_linear_operators(name):
     t = op.transfer(p, shape)
     if not op.linear:
         assert t is None and op.nonlinear_reason
-        with pytest.raises(physics.NonLinearOperatorError, match="not linear"):
+        with pytest.raises(physics.NonLinearOperatorError, match="non-linear"):
             physics.linear_otf(name, p, shape)
         return
     assert t.shape == shape and t.dtype == np.complex128

@@ -99,10 +99,10 @@ def test_write_tables_from_cell_files(tmp_path):
 
 
 def test_claims_vs_measured_pairs_any_piddpm_claim(monkeypatch):
-    import simart.reporting.piddpm as s002
+    import simart.reporting.piddpm as piddpm_reporting
 
     frame = build_table(_cells())
-    monkeypatch.setattr(s002, "_claims", lambda: {("1 (BioSR)", "PI-DDPM", "psnr"): 27.5,
+    monkeypatch.setattr(piddpm_reporting, "_claims", lambda: {("1 (BioSR)", "PI-DDPM", "psnr"): 27.5,
                                                   ("1 (BioSR)", "PI-DDPM", "ms_ssim"): 0.9})
     cvm = claims_vs_measured(frame, "128² px")
     assert list(cvm["metric"]) == ["ms_ssim", "psnr"]

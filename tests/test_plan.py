@@ -170,11 +170,11 @@ def test_figures_need_what_they_draw():
     figs = no_pcsd.figure_targets()
     for name in ("fig3_ablations", "fig3_eta_sweep", "fig3_training_curves", "fig4_cross_modal"):
         assert not [t for t in figs if f"/{name}." in t], name
-    assert no_pcsd.s000_cross_rows() == {} and "pcsd_log" not in no_pcsd.pcsd_tables_paths()
+    assert no_pcsd.pcsd_cross_rows() == {} and "pcsd_log" not in no_pcsd.pcsd_tables_paths()
 
     ci = _plan(raw)
     assert [t for t in ci.figure_targets() if "/fig4_cross_modal." in t]
-    assert ci.s000_cross_rows()["joint"] == "pcsd"
+    assert ci.pcsd_cross_rows()["joint"] == "pcsd"
 
 
 def test_paper_tables_name_models_that_are_missing(ci):

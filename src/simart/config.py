@@ -316,7 +316,7 @@ class FiguresConfig(Strict):
     # restored columns of Fig. 1 (those evaluated on simart; the noisy input is "Degraded")
     fig1_models: list[ModelName] = ["noisy", "wiener", "bm3d", "tip_erosion", "unet", "pcsd"]
     # methods of Figs. 5/7 and rows of Fig. 6 (null: the paper's Fig. 5 list / every
-    # evaluated simart model but PCSD's ablations); rules/fig_pcsd_stats.smk
+    # evaluated simart model but PCSD's ablations); simart/specs/figures.py
     fig5_models: list[ModelName] | None = None
     fig6_models: list[ModelName] | None = None
     formats: list[Literal["png", "pdf", "svg"]] = ["png", "pdf"]

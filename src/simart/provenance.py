@@ -210,6 +210,26 @@ def code_version(entry: str | os.PathLike) -> str:
     return h.hexdigest()[:16]
 
 
+@functools.cache
+def code_version_of(script: str | os.PathLike, modules: tuple[str, ...] = ()) -> str:
+    """:func:`code_version` of a generic script that runs ``modules`` (dotted names: a
+    figure spec's drawing function and readers, simart.specs.figures): the digests of
+    those ``simart`` modules, their parent packages and everything they can import, with
+    the script's own closure. Modules outside ``simart`` (pandas) count for nothing."""
+    files = _module_files()
+    seen = set(code_closure(script))
+    for mod in modules:
+        parts = mod.split(".")
+        seen.update(".".join(parts[:i]) for i in range(1, len(parts) + 1)
+                    if ".".join(parts[:i]) in files)
+        if mod in files:
+            seen.update(code_closure(files[mod]))
+    h = hashlib.sha256(b"simart-code-v1")
+    for mod in sorted(seen):
+        h.update(f"{mod}:{_parsed(files[mod])[1]}\n".encode())
+    return h.hexdigest()[:16]
+
+
 class TableCorrupt(ValueError):
     """A results table (Parquet) cannot be read."""
 
@@ -227,3 +247,10 @@ def read_table(path: str | os.PathLike, **kwargs):
         first = (str(exc).strip().splitlines() or [""])[0]
         raise TableCorrupt(f"table {path} is unreadable ({type(exc).__name__}: {first}); "
                            f"rebuild it: {rebuild_hint(path)}") from None
+
+
+def read_tables(tree):
+    """:func:`read_table` of every path of a tree of dicts of paths (same shape)."""
+    if isinstance(tree, dict):
+        return {k: read_tables(v) for k, v in tree.items()}
+    return read_table(tree)

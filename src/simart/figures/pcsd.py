@@ -14,7 +14,7 @@ Every number drawn comes from a results file: the per-image cell tables
 the model ran and the metric is finite, mean and sample standard deviation, ddof = 1) or
 the trainings' ``log.csv``. A model that did not run, or a metric that could not be
 computed, is drawn as ``missing [n]`` with the reason in a numbered note under the figure.
-Nothing here knows about Snakemake; the rules in ``rules/fig_pcsd.smk`` pass paths.
+Nothing here knows about Snakemake; the figure rules (``simart.specs.figures``) pass paths.
 """
 
 from __future__ import annotations

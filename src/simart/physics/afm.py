@@ -394,8 +394,8 @@ class AFMOperator(Operator):
 
     name = "AFM"
     options = ("afm_mode", "tau")
-    nonlinear_reason = ("AFM tip dilation is not linear: it has no OTF; use erode_exact "
-                        "(Villarrubia reconstruction) instead of Wiener / Richardson-Lucy")
+    # (its inverse is erode_exact: the Villarrubia reconstruction, model tip_erosion)
+    nonlinear_reason = "AFM tip dilation is a non-linear (morphological) operator: it has no OTF"
     blur_label = "tip reach at half height (px)"
 
     def A(self, x: Tensor, params: Mapping[str, Tensor | float], *,

@@ -146,7 +146,7 @@ def _operator_otf(
     has no transfer function (the operator's reason)."""
     op = physics.operator(modality)
     if not op.linear:
-        raise NotApplicableError(f"{modality}: non-linear operator ({op.nonlinear_reason})")
+        raise NotApplicableError(op.nonlinear_reason)
     grid = FFTGrid.from_physics(shape)
     # the image's own shape fixes the SEM charging width (a fraction of the field of view)
     otf = physics.linear_otf(modality, params, grid.padded_shape(shape), image_shape=tuple(shape))

@@ -2,6 +2,13 @@
 run descriptions, and the ONE list of figure/table targets (:meth:`FigurePlan.figure_targets`,
 read by rules ``all`` and ``figures``).
 
+The figures are specs (simart.specs.figures): each entry names the methods here that give
+its inputs (``inputs``), the keyword arguments of its drawing function (``kwargs``), its
+non-figure outputs (``outputs``) and whether the config draws it (``applies``); the
+``figure_*`` methods below resolve an entry, and :meth:`FigurePlan.spec_targets` lists the
+outputs of the applicable ones. Paper row lists are named after the paper (``pcsd_*``,
+``PIDDPM_MODELS`` ...).
+
 A figure or table is a target only when the config evaluates what it draws (e.g. the PI-DDPM paper's
 table needs ``pi_ddpm``, ``pi_ddpm_plain`` or ``unet`` evaluated on ``lm``); its rule exists
 whatever the config (asking for it by name draws the rows that are there). Computed from the
@@ -13,9 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 from simart.config import LEARNED_MODELS, Config
+from simart.specs.figures import FIGURES, FigureSpec
 from simart.specs.models import model_applies
 from simart.workflow.checks import shard_outputs, training_outputs
-from simart.workflow.plan import DATASET_NAMES, Plan
+from simart.workflow.plan import DATASET_NAMES, Plan, flat_paths
 
 #: the paper's Fig. 5 methods (its Fig. 7: Wiener, BM3D, U-Net, PCSD, a subset)
 PCSD_FIG5_MODELS = ["wiener", "bm3d", "care", "cyclegan", "unet", "n2n", "pcsd"]
@@ -23,9 +31,9 @@ PCSD_FIG5_MODELS = ["wiener", "bm3d", "care", "cyclegan", "unet", "n2n", "pcsd"]
 PCSD_FIG6_HIGHLIGHT = ["wiener", "unet", "pcsd"]
 PCSD_FIG6_METRICS = ["psnr", "ssim", "epi_corr"]
 #: rows of the PI-DDPM paper's table, the PDA-Net paper's ablation, the conditional-DDPM paper's distributions
-S002_MODELS = ("pi_ddpm", "pi_ddpm_plain", "unet", "richardson_lucy", "noisy")
-S003_ABLATION = ("cyclegan", "pdanet_da", "pdanet_da_ws", "pdanet")
-S004_MODELS = ("noisy", "n2v", "pix2pix", "unet_rcan", "care", "cond_ddpm")
+PIDDPM_MODELS = ("pi_ddpm", "pi_ddpm_plain", "unet", "richardson_lucy", "noisy")
+PDANET_ABLATION = ("cyclegan", "pdanet_da", "pdanet_da_ws", "pdanet")
+CONDDPM_MODELS = ("noisy", "n2v", "pix2pix", "unet_rcan", "care", "cond_ddpm")
 #: names of the PCSD paper's tables (simart.reporting.pcsd.OUTPUTS)
 PCSD_TABLES = ("table2", "psnr", "table3", "table4", "table6")
 
@@ -90,10 +98,22 @@ class FigurePlan(Plan):
         models = self.fig1_models()
         return self.first_shard_paths(models, models)
 
+    def fig1_kwargs(self) -> dict[str, Any]:
+        fig = self.cfg.figures
+        return {**self.fig1_inputs(), "models": self.fig1_models(),
+                "example_index": fig.example_index, "dpi": fig.dpi}
+
     # ------------------------------------------------------------------ calibration
     def calibration_targets(self) -> list[str]:
-        return [f"{self.root}/tables/simart_calibration.md",
-                *self.figure_files("simart_calibration")]
+        """The calibration table's target (its figure: spec calibration_figure)."""
+        return [f"{self.root}/tables/simart_calibration.md"]
+
+    def calibration_table_csv(self) -> str:
+        return f"{self.root}/tables/simart_calibration.csv"
+
+    def calibration_figure_kwargs(self) -> dict[str, Any]:
+        return {"table": self.calibration_table_csv(), "dpi": self.cfg.figures.dpi,
+                "title": self.calibration_title()}
 
     def calibration_context(self) -> str:
         sim = self.cfg.simart
@@ -175,7 +195,7 @@ class FigurePlan(Plan):
         return list(self.pcsd_tables_outputs().values()) if "simart" in self.views else []
 
     # ------------------------------------------------------------------ the PCSD paper Figs. 2-4
-    def s000_methods(self) -> list[str]:
+    def pcsd_methods(self) -> list[str]:
         """Fig. 2: every evaluated model on simart but PCSD's training ablations (Fig. 3 A)."""
         from simart.figures.rows import pcsd_ablations
 
@@ -183,7 +203,7 @@ class FigurePlan(Plan):
         ablations = set(pcsd_ablations(rows))
         return [m for m in self.models if m in rows and m not in ablations]
 
-    def s000_ablation_rows(self) -> list[str]:
+    def pcsd_ablation_rows(self) -> list[str]:
         """Fig. 3 A: pcsd and its evaluated ablations (none unless both are evaluated)."""
         from simart.figures.rows import pcsd_ablations
 
@@ -191,7 +211,7 @@ class FigurePlan(Plan):
         ablations = pcsd_ablations(rows)
         return ["pcsd", *ablations] if "pcsd" in rows and ablations else []
 
-    def s000_etas(self) -> dict[str, float]:
+    def pcsd_etas(self) -> dict[str, float]:
         """Fig. 3 B: {row: eta} of pcsd (its trained eta: preset + train.models.pcsd.hparams)
         and its variants that only change eta; empty with fewer than two such rows."""
         from simart.figures.rows import eta_sweep_rows
@@ -205,7 +225,7 @@ class FigurePlan(Plan):
         etas = eta_sweep_rows(variants, base, "pcsd")
         return etas if len(etas) > 1 else {}
 
-    def s000_logs(self) -> dict[str, dict[str, str]]:
+    def pcsd_logs(self) -> dict[str, dict[str, str]]:
         """Fig. 3 C/D: {model: {group: log.csv}} of pcsd (joint) and a few baselines."""
         from simart.figures.rows import curve_baselines
 
@@ -217,7 +237,7 @@ class FigurePlan(Plan):
         return {m: {g: f"{self.root}/models/simart/{g}/{m}/log.csv" for g in v.groups_for(m)}
                 for m in models}
 
-    def s000_cross_rows(self) -> dict[str, str]:
+    def pcsd_cross_rows(self) -> dict[str, str]:
         """Fig. 4: {training label: row}: pcsd_from_<modality> per modality, and joint pcsd."""
         rows = self.simart_rows()
         if "pcsd" not in self.cfg.evaluate.cross_modal or "pcsd" not in rows:
@@ -225,24 +245,38 @@ class FigurePlan(Plan):
         out = {mod: f"pcsd_from_{mod}" for mod in self.modalities if f"pcsd_from_{mod}" in rows}
         return {**out, "joint": "pcsd"} if out else {}
 
-    def s000_cross_cells(self) -> dict[str, dict[str, str]]:
-        rows = list(self.s000_cross_rows().values())
+    def pcsd_cross_cells(self) -> dict[str, dict[str, str]]:
+        rows = list(self.pcsd_cross_rows().values())
         return self.simart_cells(rows + (["noisy"] if "noisy" in self.simart_rows() else []))
 
-    def pcsd_figure_targets(self) -> list[str]:
-        """The PCSD paper Fig. 2-4 files the current config can produce."""
-        names = []
-        if self.s000_methods():
-            names += ["fig2_modality_bars", "fig2_quality_speed"]
-        if self.s000_ablation_rows():
-            names.append("fig3_ablations")
-        if self.s000_etas():
-            names.append("fig3_eta_sweep")
-        if self.s000_logs():
-            names.append("fig3_training_curves")
-        if self.s000_cross_rows():
-            names.append("fig4_cross_modal")
-        return [p for n in names for p in self.figure_files(n)]
+    def pcsd_methods_cells(self) -> dict[str, dict[str, str]]:
+        return self.simart_cells(self.pcsd_methods())
+
+    def pcsd_methods_kwargs(self) -> dict[str, Any]:
+        """Fig. 2 A/B and C: {cells, models, dpi}."""
+        return {"cells": self.pcsd_methods_cells(), "models": self.pcsd_methods(),
+                "dpi": self.cfg.figures.dpi}
+
+    def pcsd_ablation_cells(self) -> dict[str, dict[str, str]]:
+        return self.simart_cells(self.pcsd_ablation_rows())
+
+    def pcsd_ablation_kwargs(self) -> dict[str, Any]:
+        return {"cells": self.pcsd_ablation_cells(), "models": self.pcsd_ablation_rows(),
+                "dpi": self.cfg.figures.dpi}
+
+    def pcsd_eta_cells(self) -> dict[str, dict[str, str]]:
+        return self.simart_cells(list(self.pcsd_etas()))
+
+    def pcsd_eta_kwargs(self) -> dict[str, Any]:
+        return {"cells": self.pcsd_eta_cells(), "etas": self.pcsd_etas(),
+                "dpi": self.cfg.figures.dpi}
+
+    def pcsd_logs_kwargs(self) -> dict[str, Any]:
+        return {"logs": self.pcsd_logs(), "dpi": self.cfg.figures.dpi}
+
+    def pcsd_cross_kwargs(self) -> dict[str, Any]:
+        return {"cells": self.pcsd_cross_cells(), "rows": self.pcsd_cross_rows(),
+                "dpi": self.cfg.figures.dpi}
 
     # ------------------------------------------------------------------ the PCSD paper Figs. 5-7
     def fig5_models(self) -> list[str]:
@@ -259,6 +293,11 @@ class FigurePlan(Plan):
         models = self.fig5_models()
         return self.first_shard_paths(
             models, models + (["noisy"] if "noisy" in self.simart_models() else []))
+
+    def fig5_kwargs(self) -> dict[str, Any]:
+        fig = self.cfg.figures
+        return {**self.fig5_inputs(), "models": self.fig5_models(),
+                "example_index": fig.example_index, "dpi": fig.dpi}
 
     def fig6_models(self) -> list[str]:
         """Rows of Fig. 6: figures.fig6_models if the config has it, else every model
@@ -278,16 +317,17 @@ class FigurePlan(Plan):
                 "cells": {mod: {m: self.cell("simart", mod, m) for m in models}
                           for mod in self.modalities}}
 
-    def fig6_improvements(self) -> str:
-        return f"{self.root}/tables/pcsd_fig6_improvements.csv"
+    def fig6_kwargs(self) -> dict[str, Any]:
+        """Fig. 6: the statistics table and the cells (read by the spec's ``load``)."""
+        return {**self.fig6_inputs(), "models": self.fig6_models(),
+                "metrics": PCSD_FIG6_METRICS, "highlight": PCSD_FIG6_HIGHLIGHT,
+                "reference": self.cfg.stats.reference_model, "dpi": self.cfg.figures.dpi}
 
-    def pcsd_stats_targets(self) -> list[str]:
-        out = []
-        if self.fig5_models():
-            out += self.figure_files("fig5_qualitative")
-        if self.fig6_models() and self.cfg.stats.reference_model in self.simart_models():
-            out += [*self.figure_files("fig6_statistics"), self.fig6_improvements()]
-        return out
+    def fig6_outputs(self) -> dict[str, str]:
+        return {"improvements_csv": f"{self.root}/tables/pcsd_fig6_improvements.csv"}
+
+    def fig6_applies(self) -> bool:
+        return bool(self.fig6_models()) and self.cfg.stats.reference_model in self.simart_models()
 
     # ------------------------------------------------------------------ the PINNED paper
     def pinned_outputs(self) -> dict[str, str]:
@@ -310,10 +350,20 @@ class FigurePlan(Plan):
                 f"{', '.join(f'{m} {n}' for m, n in sorted(steps.items())) or 'none'}"
                 ". The paper trains PINNED on 5 images for 500 epochs.")
 
+    def pinned_cells(self) -> list[str]:
+        return self.dataset_cells("stem_lattice")
+
     def pinned_targets(self) -> list[str]:
-        if not self.dataset_cells("stem_lattice"):
-            return []
-        return [*self.pinned_outputs().values(), *self.figure_files("pinned_noise_curves")]
+        """The tables (the figure: spec pinned_noise_curves)."""
+        return list(self.pinned_outputs().values()) if self.pinned_cells() else []
+
+    def pinned_curves(self) -> list[str]:
+        return [self.pinned_outputs()["curves"]]
+
+    def pinned_figure_kwargs(self) -> dict[str, Any]:
+        return {"curves": self.pinned_outputs()["curves"], "dpi": self.cfg.figures.dpi,
+                "title": "stem_lattice test materials: metric vs CDN noise level "
+                         "(mean ± std over images)"}
 
     # ------------------------------------------------------------------ PI-DDPM, PDA-Net, conditional-DDPM rows
     def evaluated(self, dataset: str, models: tuple[str, ...] | list[str]) -> list[str]:
@@ -372,7 +422,7 @@ class FigurePlan(Plan):
         if "lm" not in self.views:
             return ""
         lm = self.cfg.lm
-        steps = {m: self.cfg.train.settings(m)["steps"] for m in self.evaluated("lm", S002_MODELS)
+        steps = {m: self.cfg.train.settings(m)["steps"] for m in self.evaluated("lm", PIDDPM_MODELS)
                  if m in LEARNED_MODELS}
         return (f"Run: `lm` test split, {lm.images_per_mode.test} images per mode of "
                 f"{lm.image_size or self.cfg.image_size}² px; training steps: "
@@ -390,12 +440,17 @@ class FigurePlan(Plan):
         return eta_rows(self.cfg, self.cell_models("lm")) if "lm" in self.views else {}
 
     def piddpm_targets(self) -> list[str]:
-        out = []
+        """The table (the figure: spec fig_piddpm_eta_ablation)."""
         if self.evaluated("lm", ("pi_ddpm", "pi_ddpm_plain", "unet")):
-            out += list(self.piddpm_outputs().values())
-        if self.piddpm_eta_rows():
-            out += self.figure_files("piddpm_eta_ablation")
-        return out
+            return list(self.piddpm_outputs().values())
+        return []
+
+    def piddpm_eta_cells(self) -> list[str]:
+        return self.cells_of("lm", list(self.piddpm_eta_rows()))
+
+    def piddpm_eta_kwargs(self) -> dict[str, Any]:
+        return {"cells": self.piddpm_eta_cells(), "rows": self.piddpm_eta_rows(),
+                "subsets": self.dataset_subsets("lm"), "dpi": self.cfg.figures.dpi}
 
     # ------------------------------------------------------------------ the PDA-Net paper
     def pdanet_outputs(self) -> dict[str, str]:
@@ -446,9 +501,9 @@ class FigurePlan(Plan):
         return {
             "shard": v.shard_path(subset, "test", shard, self.root),
             "predictions": {m: f"{self.root}/predictions/stm_cu111/{m}/{shard}.h5"
-                            for m in self.evaluated("stm_cu111", S003_ABLATION)},
+                            for m in self.evaluated("stm_cu111", PDANET_ABLATION)},
             "cells": {m: self.cell("stm_cu111", subset, m)
-                      for m in self.evaluated("stm_cu111", ("noisy", *S003_ABLATION))},
+                      for m in self.evaluated("stm_cu111", ("noisy", *PDANET_ABLATION))},
         }
 
     def pdanet_fig_title(self, fig: int, subset: str, what: str) -> str:
@@ -462,14 +517,37 @@ class FigurePlan(Plan):
             out.append(self.pdanet_outputs()["md"])
         return out
 
-    def pdanet_figure_targets(self) -> list[str]:
-        out = []
-        if self.evaluated("stm_cu111", S003_ABLATION):
-            out += [p for fig in ("3_simulated", "4_experimental")
-                    for p in self.figure_files(f"pdanet_fig{fig}")]
-        if self.pdanet_cells():
-            out.append(self.pdanet_claims())
-        return out
+    def pdanet_ablation_rows(self) -> list[str]:
+        return self.evaluated("stm_cu111", PDANET_ABLATION)
+
+    def _pdanet_fig_kwargs(self, fig: int, subset: str, what: str) -> dict[str, Any]:
+        return {**self.pdanet_paths(subset), "subset": subset,
+                "missing": self.missing("stm_cu111", PDANET_ABLATION), "n_examples": 4,
+                "dpi": self.cfg.figures.dpi, "title": self.pdanet_fig_title(fig, subset, what)}
+
+    def pdanet_fig3_paths(self) -> dict[str, Any]:
+        return self.pdanet_paths("blurry")
+
+    def pdanet_fig3_kwargs(self) -> dict[str, Any]:
+        return self._pdanet_fig_kwargs(3, "blurry",
+                                       "PSNR / SSIM vs the clean map; grey scale 0-1")
+
+    def pdanet_fig4_paths(self) -> dict[str, Any]:
+        return self.pdanet_paths("experimental")
+
+    def pdanet_fig4_kwargs(self) -> dict[str, Any]:
+        return self._pdanet_fig_kwargs(4, "experimental",
+                                       "BRISQUE / PIQE, no reference; grey scale 0-1")
+
+    def pdanet_claims_inputs(self) -> list[str]:
+        return [self.pdanet_outputs()["csv"]]
+
+    def pdanet_claims_kwargs(self) -> dict[str, Any]:
+        return {"tables_csv": self.pdanet_outputs()["csv"],
+                "scale": self.scale("stm_cu111", ("noisy", *PDANET_ABLATION))}
+
+    def pdanet_claims_outputs(self) -> dict[str, str]:
+        return {"out_csv": self.pdanet_claims()}
 
     # ------------------------------------------------------------------ the conditional-DDPM paper
     def condddpm_outputs(self) -> dict[str, str]:
@@ -507,7 +585,7 @@ class FigurePlan(Plan):
         return int(self.trained_hparams("cond_ddpm")["n_samples"])
 
     def condddpm_scale(self) -> dict[str, str]:
-        out = self.scale("lm", S004_MODELS)
+        out = self.scale("lm", CONDDPM_MODELS)
         if "cond_ddpm" in out:
             hp = self.trained_hparams("cond_ddpm")
             out["cond_ddpm"] += (f", {hp['sampler'].upper()} {hp['steps']} steps, mean of "
@@ -515,6 +593,41 @@ class FigurePlan(Plan):
             out["cond_ddpm_single"] = self.scale("lm", ["cond_ddpm"])["cond_ddpm"] + (
                 f", {hp['sampler'].upper()} {hp['steps']} steps, one sample")
         return out
+
+    def condddpm_rows(self) -> list[str]:
+        return self.evaluated("lm", CONDDPM_MODELS)
+
+    def condddpm_cells_and_curve(self) -> dict[str, list[str]]:
+        """The lm cells of the paper's methods and cond_ddpm's curve table (if any)."""
+        return {"cells": self.cells_of("lm", CONDDPM_MODELS), "curve": self.condddpm_curve()}
+
+    def _condddpm_cell_kwargs(self) -> dict[str, Any]:
+        curve = self.condddpm_curve()
+        return {"cell_paths": self.cells_of("lm", CONDDPM_MODELS),
+                "curve_csv": curve[0] if curve else None}
+
+    def condddpm_distributions_kwargs(self) -> dict[str, Any]:
+        return {**self._condddpm_cell_kwargs(), "missing": self.missing("lm", CONDDPM_MODELS),
+                "dpi": self.cfg.figures.dpi}
+
+    def condddpm_distributions_outputs(self) -> dict[str, str]:
+        return {"stats_csv": self.condddpm_distribution_stats()}
+
+    def condddpm_claims_kwargs(self) -> dict[str, Any]:
+        return {**self._condddpm_cell_kwargs(), "data_range": self.cfg.evaluate.data_range,
+                "scale": self.condddpm_scale()}
+
+    def condddpm_claims_outputs(self) -> dict[str, str]:
+        return {"out_csv": self.condddpm_claims()}
+
+    def condddpm_ddpm_avg_kwargs(self) -> dict[str, Any]:
+        return {"curve": self.condddpm_outputs()["curve"], "n_ours": self.condddpm_n_samples(),
+                "dpi": self.cfg.figures.dpi}
+
+    def condddpm_uncertainty_kwargs(self) -> dict[str, Any]:
+        paths = self.condddpm_uncertainty_paths()
+        return {"pred_path": paths["pred"], "shards": paths["shards"], "n_examples": 2,
+                "dpi": self.cfg.figures.dpi}
 
     def condddpm_uncertainty_paths(self) -> dict[str, Any]:
         """The first test shard's cond_ddpm prediction file and its {mode: test shard}."""
@@ -532,16 +645,6 @@ class FigurePlan(Plan):
     def condddpm_targets(self) -> list[str]:
         return [self.condddpm_outputs()["md"]] if self.condddpm_inputs() else []
 
-    def condddpm_figure_targets(self) -> list[str]:
-        out = []
-        if self.evaluated("lm", S004_MODELS):
-            out += [*self.figure_files("condddpm_distributions"),
-                    self.condddpm_distribution_stats(), self.condddpm_claims()]
-        if self.condddpm_inputs():
-            out += [p for n in ("ddpm_avg", "uncertainty_maps")
-                    for p in self.figure_files(f"condddpm_{n}")]
-        return out
-
     # ------------------------------------------------------------------ reproduction report
     def reproduction_outputs(self) -> dict[str, str]:
         return {"md": f"{self.root}/reproduction_report.md",
@@ -556,13 +659,55 @@ class FigurePlan(Plan):
                 f"{cfg.train.defaults.steps}; SIMART test images per modality: "
                 f"{cfg.simart.images_per_modality.test}; datasets {list(self.views)}.")
 
+    # ------------------------------------------------------------------ the figure specs
+    def figure_specs(self) -> list[FigureSpec]:
+        """Every registered figure (simart.specs.figures.FIGURES): one rule each."""
+        return list(FIGURES.values())
+
+    def figure_applies(self, spec: FigureSpec) -> bool:
+        """Whether ``spec`` is a target of this config (its ``applies`` method)."""
+        return spec.applies is None or bool(getattr(self, spec.applies)())
+
+    def figure_inputs(self, spec: FigureSpec) -> list[str]:
+        """The paths the rule of ``spec`` reads (each once, none empty)."""
+        return [p for p in dict.fromkeys(flat_paths(getattr(self, spec.inputs)())) if p]
+
+    def figure_kwargs(self, spec: FigureSpec) -> dict[str, Any]:
+        return getattr(self, spec.kwargs)() if spec.kwargs else {}
+
+    def figure_outputs(self, spec: FigureSpec) -> dict[str, Any]:
+        """{keyword: path(s)} of the function's outputs: ``out_paths`` (the figure files)
+        and the named outputs of the spec's ``outputs`` method."""
+        out: dict[str, Any] = {}
+        if spec.figure_name is not None:
+            out["out_paths"] = self.figure_files(spec.figure_name)
+        if spec.outputs:
+            out.update(getattr(self, spec.outputs)())
+        return out
+
+    def figure_caption(self, spec: FigureSpec) -> str:
+        """The spec's caption with ``snakemake.config`` filled in from the validated config
+        (every key, defaults included; the report renders only the caption file,
+        report/figure.rst, whose text is this param)."""
+        if not spec.caption:
+            return ""
+        import jinja2
+
+        config = self.cfg.model_dump(mode="json")
+        return jinja2.Template(spec.caption, undefined=jinja2.StrictUndefined).render(
+            snakemake={"config": config})
+
+    def spec_targets(self) -> list[str]:
+        """The outputs of every figure spec that applies to this config."""
+        return [p for spec in self.figure_specs() if self.figure_applies(spec)
+                for p in flat_paths(self.figure_outputs(spec))]
+
     # ------------------------------------------------------------------ targets
     def paper_targets(self) -> list[str]:
         """The calibration's and the papers' tables and figures this config can produce."""
         return [*self.calibration_targets(), *self.pcsd_tables_targets(),
-                *self.pcsd_figure_targets(), *self.pcsd_stats_targets(),
-                *self.pinned_targets(), *self.piddpm_targets(),
-                *self.pdanet_figure_targets(), *self.condddpm_figure_targets()]
+                *self.pinned_targets(), *self.piddpm_targets(), *self.pdanet_targets(),
+                *self.condddpm_targets(), *self.spec_targets()]
 
     def claims_parts(self) -> list[str]:
         """The per-paper claims_vs_measured tables this config produces (the reproduction
@@ -570,7 +715,9 @@ class FigurePlan(Plan):
         return [t for t in self.paper_targets() if "/claims_vs_measured_" in t]
 
     def figure_targets(self) -> list[str]:
-        """Every table and figure ``snakemake figures`` regenerates (and ``all`` builds)."""
+        """Every table and figure ``snakemake figures`` regenerates (and ``all`` builds):
+        the aggregate and statistics tables, the papers' tables, every applicable figure
+        spec's outputs and the reproduction report."""
         agg = self.aggregate_outputs()
         papers = self.paper_targets()
         claims = [t for t in papers if "/claims_vs_measured_" in t]
@@ -578,9 +725,6 @@ class FigurePlan(Plan):
             agg["csv"],
             agg["md"],
             self.stats_outputs()["md"],
-            *self.figure_files("fig1_artifacts"),
-            *self.pdanet_targets(),
-            *self.condddpm_targets(),
             *papers,
             *(self.reproduction_outputs().values() if claims else []),
         ]

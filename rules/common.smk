@@ -40,19 +40,16 @@ def figure_code(spec):
                            spec.modules())
 
 
-# {keyword: output} of a figure rule (FigurePlan.figure_outputs), its figure files marked for
-# `snakemake --report` when the spec has a caption (report/figure.rst shows params.caption)
+# {keyword: output} of a figure/table rule (FigurePlan.figure_outputs), marked for
+# `snakemake --report`: its figure files when the spec has a caption (report/figure.rst shows
+# params.caption), each output of its caption_files with that caption file
 def figure_outputs(spec):
     return {k: ([report(p, caption="../report/figure.rst", category=spec.category,
                         subcategory=spec.subcategory) for p in v]
-                if k == "out_paths" and spec.caption else v)
+                if k == "out_paths" and spec.caption else v if k not in spec.caption_files
+                else report(v, caption=f"../report/{spec.caption_files[k]}",
+                            category=spec.category, subcategory=spec.subcategory))
             for k, v in PLAN.figure_outputs(spec).items()}
-
-
-# one PCSD-paper table marked for --report (key: simart.reporting.pcsd.OUTPUTS name)
-def pcsd_table(name, key):
-    return report(PLAN.pcsd_tables_outputs()[key], caption=f"../report/pcsd_{name}.rst",
-                  category="The PCSD paper", subcategory="Tables")
 
 
 # {name: benchmark file pattern} of every parsed workflow step that records one

@@ -71,14 +71,13 @@ def test_rule_names_logs_and_captions_of_the_specs():
 
 
 def test_one_generic_rule_family_and_script():
-    """The figure rules come from the specs (rules/figures.smk); every other rule of the
-    figure/table files runs the script of its own name."""
+    """The figure and table rules come from the specs (rules/figures.smk); every other rule
+    runs the script of its own name."""
     loop = (ROOT / "rules/figures.smk").read_text()
     assert "for spec in PLAN.figure_specs():" in loop and '"../workflow_scripts/figure.py"' in loop
-    files = [ROOT / "rules/figures.smk", ROOT / "rules/calibration.smk",
-             *sorted((ROOT / "rules").glob("fig_*.smk"))]
-    for f in files:
+    for f in sorted((ROOT / "rules").glob("*.smk")):
         text = f.read_text()
+        assert "\ndef " not in text or f.name == "common.smk", f.name
         for block in text.split("\nrule ")[1:]:
             name = block.split(":", 1)[0]
             script = re.search(r'script:\s*"\.\./workflow_scripts/(\w+)\.py"', block)
@@ -86,6 +85,49 @@ def test_one_generic_rule_family_and_script():
         for spec in SPECS:
             assert f"rule {spec.name}:" not in text, (f.name, spec.name)
     assert not list((ROOT / "workflow_scripts").glob("fig_*.py"))
+    for spec in SPECS:  # no thin script left beside the generic one
+        assert not (ROOT / "workflow_scripts" / f"{spec.name}.py").exists(), spec.name
+
+
+def test_the_paper_tables_are_table_specs():
+    tables = {"pcsd_tables", "pinned_tables", "piddpm_tables", "pdanet_tables",
+              "condddpm_tables", "calibration_table", "pdanet_claims", "condddpm_claims"}
+    assert tables <= {s.name for s in SPECS if s.kind == "table"}
+    assert [s.name for s in SPECS if s.kind == "report"] == ["reproduction_report"]
+    for spec in SPECS:
+        if spec.kind != "figure":
+            assert spec.figure is None and spec.outputs and not spec.caption, spec.name
+    cal = FIGURES["calibration_table"]
+    assert (cal.mem_mb, cal.runtime) == (4000, 120)
+    assert all((s.mem_mb, s.runtime) == (2000, 15) for s in SPECS if s.name in tables - {
+        "calibration_table"})
+
+
+def test_caption_files_of_the_pcsd_tables(raw_plan):
+    _, plan = raw_plan
+    spec = FIGURES["pcsd_tables"]
+    outputs = plan.figure_outputs(spec)
+    assert set(spec.caption_files) == {k for k in outputs if k.endswith("_md")}
+    for f in spec.caption_files.values():
+        assert (ROOT / "report" / f).is_file(), f
+    assert all(not s.caption_files for s in SPECS if s is not spec)
+
+
+def test_reproduction_report_reads_the_claims_parts(raw_plan):
+    _, plan = raw_plan
+    spec = FIGURES["reproduction_report"]
+    targets = plan.figure_targets()
+    assert plan.figure_applies(spec) == bool(plan.claims_parts())
+    assert set(plan.figure_inputs(spec)) == set(plan.claims_parts()) | set(
+        plan.training_summaries())
+    assert all(p in targets for p in plan.claims_parts())
+
+
+def test_pcsd_write_outputs_wants_every_output():
+    from simart.reporting.pcsd import write_outputs
+
+    with pytest.raises(TypeError, match="missing"):
+        write_outputs({}, {}, table2_md="x.md")
 
 
 def test_code_version_of_a_spec_follows_its_function_module():

@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 
 from simart.reporting.claims import PAPERS, load_claims
-from simart.reporting.reproduction import KEY, pair_with_claims, read_parts, write_report
+from simart.reporting.reproduction import (
+    KEY,
+    pair_with_claims,
+    read_parts,
+    write_report,
+    write_report_with_hardware,
+)
 
 
 def test_claims_file_is_well_formed():
@@ -65,3 +71,26 @@ def test_report_is_written_with_the_real_claims(tmp_path):
     assert len(table) == len(load_claims())
     md = (tmp_path / "r.md").read_text()
     assert "## PDA-Net paper, Table I" in md and "not measured" in md and "ctx" in md
+
+
+def test_report_with_the_trainings_hardware(tmp_path, caplog):
+    """What rule reproduction_report runs (its table spec): the devices of the trainings'
+    summary.json after the context, one log line."""
+    import json
+    import logging
+
+    part = tmp_path / "p.csv"
+    _part().to_csv(part, index=False)
+    summaries = []
+    for i, dev in enumerate(["cuda", "cuda", "cpu"]):
+        summaries.append(tmp_path / f"s{i}.json")
+        summaries[-1].write_text(json.dumps({"device": dev}))
+    with caplog.at_level(logging.INFO, logger="simart"):
+        table = write_report_with_hardware([part], summaries, tmp_path / "r.md",
+                                           tmp_path / "r.csv", context="ctx")
+    md = (tmp_path / "r.md").read_text()
+    assert "ctx Hardware of the trainings (from their summary.json): cuda (2 models), " \
+           "cpu (1 models)." in md
+    assert f"{len(table)} claims, 1 paired" in caplog.text
+    write_report_with_hardware([part], [], tmp_path / "r.md", tmp_path / "r.csv")
+    assert "summary.json): none." in (tmp_path / "r.md").read_text()

@@ -1,5 +1,6 @@
-"""Every figure rule (rules/figures.smk, one per simart.specs.figures entry): draw the
-figure of the rule's spec with the plan's keyword arguments into its outputs."""
+"""Every figure and table rule (rules/figures.smk, one per simart.specs.figures entry): draw
+the figure or write the tables of the rule's spec with the plan's keyword arguments into its
+outputs."""
 
 from simart import runlog
 from simart.specs.figures import FIGURES, draw_figure

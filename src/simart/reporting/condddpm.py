@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,8 @@ from simart.data.shards import Shard
 from simart.io import atomic_path
 from simart.metrics.full_reference import psnr, ssim
 from simart.stats import run_test
+
+log = logging.getLogger("simart")
 
 EDGE_Q = 0.2     # edges: the top 20 % of the clean image's gradient magnitude
 FLAT_Q = 0.5     # flat: the bottom 50 %
@@ -190,4 +193,10 @@ def write_tables(pred_paths: Sequence[str | os.PathLike],
         unc.to_csv(tmp, index=False)
     with atomic_path(md_path) as tmp:
         tmp.write_text(to_markdown(s, context))
+    log.info("the conditional-DDPM paper: %s; median edge/flat %s",
+             "; ".join(f"{r.subset} {r.metric} DDPM-avg {r.ddpm_avg:.4f} vs single "
+                       f"{r.single_sample:.4f}" for r in s["avg_vs_single"].itertuples(index=False))
+             or "no images",
+             "; ".join(f"{r.subset} {r.map} {r.ratio_median:.3f}"
+                       for r in s["uncertainty"].itertuples(index=False)) or "none")
     return s

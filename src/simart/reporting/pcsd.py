@@ -35,6 +35,7 @@ measurement in the claim's unit (or says why there is none).
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -987,4 +988,24 @@ def write_tables(paths: Mapping, run: RunInfo | Mapping, out: Mapping[str, str |
     for name, frame in frames.items():
         with atomic_path(out[name]) as tmp:
             frame.to_csv(tmp, index=False)
+    return t
+
+
+def write_outputs(paths: Mapping, run: RunInfo | Mapping, context: str = "",
+                  **out: str | os.PathLike) -> PcsdTables:
+    """:func:`write_tables` with the outputs as keywords (the names of :data:`OUTPUTS`; the
+    table spec pcsd_tables of simart.specs.figures); logs Table 2's pooled PSNR per row and
+    Table 4's average off-diagonal drop."""
+    missing = set(OUTPUTS) - set(out)
+    if missing or set(out) - set(OUTPUTS):
+        raise TypeError(f"write_outputs: outputs must be {OUTPUTS}, missing {sorted(missing)}, "
+                        f"unknown {sorted(set(out) - set(OUTPUTS))}")
+    t = write_tables(paths, run, out, context=context)
+    pooled = t.table2[t.table2["modality"] == "all"]
+    drop = t.table4[t.table4["row"] == "Single-modality training (average)"]["psnr_drop_pct"]
+    logging.getLogger("simart").info(
+        "the PCSD paper Table 2 (pooled PSNR): %s; Table 4 average off-diagonal drop: %s %%",
+        "; ".join(f"{r.row} ({r.model}) n {r.n} {r.psnr_mean:.2f}"
+                  for r in pooled.itertuples(index=False)) or "none",
+        drop.iloc[0] if len(drop) else "n/a")
     return t

@@ -23,6 +23,7 @@ MSE x (255 / data_range)²).
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 from collections.abc import Sequence
 
@@ -35,6 +36,8 @@ from simart.io import atomic_path
 from simart.provenance import read_table
 from simart.reporting.claims import claim_lookup, load_claims
 from simart.stats import run_test
+
+log = logging.getLogger("simart")
 
 #: (the paper's row label, our model) of the paper's ablation, in the paper's order.
 PAPER_ROWS = (("CycleGAN", "cyclegan"), ("CycleGAN+DA", "pdanet_da"),
@@ -282,4 +285,7 @@ def write_tables(cell_paths: Sequence[str | os.PathLike], data_range: float,
         pd.concat(orders.values(), ignore_index=True).to_csv(tmp, index=False)
     with atomic_path(md_path) as tmp:
         tmp.write_text(to_markdown(frames, orders, data_range, context))
+    log.info("the PDA-Net paper: ablation ordering %s",
+             "; ".join(f"Table {t} {r.metric} {r.step}: {r.verdict}" for t, o in orders.items()
+                       for r in o.itertuples(index=False)) or "none")
     return {"tables": frames, "ordering": orders}

@@ -9,7 +9,10 @@ where a part gave one. Nothing here computes a metric: it only sets numbers side
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -113,4 +116,23 @@ def write_report(part_paths: Sequence[str | os.PathLike], md_path: str | os.Path
         table.to_csv(tmp, index=False)
     with atomic_path(md_path) as tmp:
         tmp.write_text(to_markdown(table, context))
+    return table
+
+
+def write_report_with_hardware(part_paths: Sequence[str | os.PathLike],
+                               summaries: Sequence[str | os.PathLike],
+                               md_path: str | os.PathLike, csv_path: str | os.PathLike,
+                               context: str = "") -> pd.DataFrame:
+    """:func:`write_report` with the hardware of the trainings (the ``device`` of their
+    ``summary.json``) after ``context`` (the table spec reproduction_report of
+    simart.specs.figures); logs how many claims were paired."""
+    devices: Counter[str] = Counter()
+    for path in summaries:
+        with open(path) as f:
+            devices[json.load(f)["device"]] += 1
+    hardware = ("Hardware of the trainings (from their summary.json): "
+                + (", ".join(f"{d} ({n} models)" for d, n in devices.most_common()) or "none"))
+    table = write_report(part_paths, md_path, csv_path, context=context + " " + hardware + ".")
+    logging.getLogger("simart").info("%d claims, %d paired", len(table),
+                                     int(table["measured"].notna().sum()))
     return table

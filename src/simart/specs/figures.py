@@ -1,6 +1,6 @@
-"""The paper figures (and the small tables drawn beside them) as specs: one entry per rule.
+"""The paper figures and tables (and the reproduction report) as specs: one entry per rule.
 
-A :class:`FigureSpec` says what one figure/table rule draws: its rule name (logs and
+A :class:`FigureSpec` says what one figure or table rule draws: its rule name (logs and
 benchmarks keep it), the paper and its label there, the drawing function (dotted path,
 imported only when it runs), the :class:`~simart.workflow.figures_plan.FigurePlan` methods
 that give its inputs and keyword arguments, its outputs, the caption of ``snakemake
@@ -12,6 +12,10 @@ The drawing function is called as ``function(**kwargs, out_paths=[figure files],
 or ``load`` reads them first), ``out_paths`` the figure files results/figures/<figure>.<fmt>
 per ``figures.formats`` (when ``figure`` is not None), ``outputs`` the other named outputs
 of the plan method ``outputs``. A function writes its files atomically (simart.io).
+
+A table entry (``kind="table"``) draws no figure (``figure=None``): its function writes
+the ``outputs`` only. The entry of ``kind="report"`` (the reproduction report) reads what the
+figures and tables write (their claims tables), so its ``applies`` looks at theirs.
 
 Torch-free and pandas-free, like every module of simart.specs.
 """
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Paper = Literal["benchmark", "pcsd", "pinned", "piddpm", "pdanet", "condddpm"]
+Kind = Literal["figure", "table", "report"]
 
 #: report categories of the papers (``snakemake --report``)
 CATEGORIES: dict[str, str] = {
@@ -39,7 +44,7 @@ CATEGORIES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """One figure/table rule: what it draws, from what, into what, and when."""
+    """One figure or table rule: what it draws, from what, into what, and when."""
 
     name: str  # the rule name (also its log and benchmark file names)
     paper: Paper
@@ -56,6 +61,10 @@ class FigureSpec:
     mem_mb: int = 2000
     runtime: int = 15  # minutes
     summary: str = ""  # one line: the rule's description (snakemake --list-rules)
+    kind: Kind = "figure"  # "table": no figure; "report": reads the others' claims tables
+    # {output keyword: caption file under report/} of outputs marked for the report one by
+    # one (Snakemake renders a caption per job, not per file: one file per caption)
+    caption_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def figure_name(self) -> str | None:
@@ -131,6 +140,22 @@ FIGURES: dict[str, FigureSpec] = {s.name: s for s in (
         summary="PCSD paper Fig. 1: clean / degraded / restored per modality (first test shard).",
     ),
     FigureSpec(
+        name="calibration_table",
+        paper="benchmark",
+        label="calibration",
+        function="simart.reporting.calibration.write_table",
+        inputs="calibration_inputs",
+        kwargs="calibration_table_kwargs",
+        figure=None,
+        outputs="calibration_table_outputs",
+        mem_mb=4000,
+        runtime=120,
+        kind="table",
+        summary=("Input vs oracle PSNR/SSIM and severity of up to simart.calibration_images "
+                 "images per modality, evenly over the splits (a table per image and a "
+                 "summary)."),
+    ),
+    FigureSpec(
         name="calibration_figure",
         paper="benchmark",
         label="calibration",
@@ -153,6 +178,25 @@ feature size, coloured by its signal-to-noise ratio: the spread from easy to har
         summary="The calibration figure: input vs oracle PSNR, oracle gain vs severity.",
     ),
     # ------------------------------------------------------------------ the PCSD paper
+    FigureSpec(
+        name="pcsd_tables",
+        paper="pcsd",
+        label="Tables 2, 3, 4, 6",
+        function="simart.reporting.pcsd.write_outputs",
+        inputs="pcsd_tables_paths",
+        kwargs="pcsd_tables_kwargs",
+        figure=None,
+        outputs="pcsd_tables_outputs",
+        subcategory="Tables",
+        applies="pcsd_tables_targets",
+        kind="table",
+        caption_files={"table2_md": "pcsd_table2.rst", "psnr_md": "pcsd_psnr_by_modality.rst",
+                       "table3_md": "pcsd_table3.rst", "table4_md": "pcsd_table4.rst",
+                       "table6_md": "pcsd_table6.rst"},
+        summary=("PCSD paper Tables 2, 3, 4, 6 and per-modality PSNR from the simart cells, the "
+                 "trainings' summaries and pcsd's log, beside the paper's claims; "
+                 "claims_vs_measured_pcsd.csv."),
+    ),
     FigureSpec(
         name="fig2_modality_bars",
         paper="pcsd",
@@ -328,6 +372,20 @@ ratings) has no counterpart: this benchmark has no expert ratings.
     ),
     # ------------------------------------------------------------------ the PINNED paper
     FigureSpec(
+        name="pinned_tables",
+        paper="pinned",
+        label="noise-level curves (tables)",
+        function="simart.reporting.pinned.write_tables",
+        inputs="pinned_cells",
+        kwargs="pinned_tables_kwargs",
+        figure=None,
+        outputs="pinned_tables_outputs",
+        applies="pinned_targets",
+        kind="table",
+        summary=("The PINNED paper: mean ± std of PSNR/SSIM/FSC/EPI per material x CDN level x "
+                 "model, the paper's prose statements checked, and its (empty) claims table."),
+    ),
+    FigureSpec(
         name="pinned_noise_curves",
         paper="pinned",
         label="Figs. 3/5",
@@ -353,6 +411,20 @@ checked in ``results/tables/pinned_noise_curves_trends.csv``. Images of
                  "material."),
     ),
     # ------------------------------------------------------------------ the PI-DDPM paper
+    FigureSpec(
+        name="piddpm_tables",
+        paper="piddpm",
+        label="Table 1",
+        function="simart.reporting.piddpm.write_tables",
+        inputs="piddpm_cells",
+        kwargs="piddpm_tables_kwargs",
+        figure=None,
+        outputs="piddpm_tables_outputs",
+        applies="piddpm_targets",
+        kind="table",
+        summary=("The PI-DDPM paper: PSNR / MS-SSIM / NRMSE of PI-DDPM, DDPM, U-Net (RL: simart "
+                 "only) on lm, and the paper's prose orderings checked on the same images."),
+    ),
     FigureSpec(
         name="fig_piddpm_eta_ablation",
         paper="piddpm",
@@ -382,6 +454,20 @@ image size {{ snakemake.config["lm"]["image_size"] or snakemake.config["image_si
                  "and R."),
     ),
     # ------------------------------------------------------------------ the PDA-Net paper
+    FigureSpec(
+        name="pdanet_tables",
+        paper="pdanet",
+        label="Tables I/II",
+        function="simart.reporting.pdanet.write_tables",
+        inputs="pdanet_cells",
+        kwargs="pdanet_tables_kwargs",
+        figure=None,
+        outputs="pdanet_tables_outputs",
+        applies="pdanet_targets",
+        kind="table",
+        summary=("PDA-Net paper Tables I and II (stm_cu111 blurry / experimental) beside the "
+                 "paper's claims, with a step-by-step check of the paper's ablation ordering."),
+    ),
     FigureSpec(
         name="fig_pdanet_fig3",
         paper="pdanet",
@@ -438,12 +524,27 @@ Run: {{ snakemake.config["stm_cu111"]["images_per_domain"]["test"] }} test image
         inputs="pdanet_claims_inputs",
         kwargs="pdanet_claims_kwargs",
         figure=None,
+        kind="table",
         outputs="pdanet_claims_outputs",
         applies="pdanet_cells",
         summary=("The PDA-Net paper's claimed Table I/II numbers beside ours "
                  "(claims_vs_measured_pdanet.csv)."),
     ),
     # ------------------------------------------------------------------ the conditional-DDPM paper
+    FigureSpec(
+        name="condddpm_tables",
+        paper="condddpm",
+        label="DDPM-avg and uncertainty (tables)",
+        function="simart.reporting.condddpm.write_tables",
+        inputs="condddpm_inputs",
+        kwargs="condddpm_tables_kwargs",
+        figure=None,
+        outputs="condddpm_tables_outputs",
+        applies="condddpm_targets",
+        kind="table",
+        summary=("The conditional-DDPM paper: DDPM-avg vs a single sample and vs N, uncertainty "
+                 "on edges vs flat."),
+    ),
     FigureSpec(
         name="fig_condddpm_distributions",
         paper="condddpm",
@@ -527,9 +628,24 @@ Run: {{ snakemake.config["lm"]["images_per_mode"]["test"] }} test images per mod
         inputs="condddpm_cells_and_curve",
         kwargs="condddpm_claims_kwargs",
         figure=None,
+        kind="table",
         outputs="condddpm_claims_outputs",
         applies="condddpm_rows",
         summary=("The conditional-DDPM paper's claimed medians beside ours "
                  "(claims_vs_measured_condddpm.csv)."),
+    ),
+    # ------------------------------------------------------------------ every paper
+    FigureSpec(
+        name="reproduction_report",
+        paper="benchmark",
+        label="claims vs measured",
+        function="simart.reporting.reproduction.write_report_with_hardware",
+        inputs="reproduction_inputs",
+        kwargs="reproduction_kwargs",
+        figure=None,
+        outputs="reproduction_report_outputs",
+        applies="claims_parts",
+        kind="report",
+        summary="Every claimed number of the papers beside our measurement (Markdown + CSV).",
     ),
 )}

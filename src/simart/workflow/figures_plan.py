@@ -40,7 +40,7 @@ PCSD_TABLES = ("table2", "psnr", "table3", "table4", "table6")
 
 class FigurePlan(Plan):
     """A :class:`~simart.workflow.plan.Plan` with the inputs, outputs and captions of the
-    figure and table rules (rules/figures.smk, calibration.smk, fig_<paper>*.smk)."""
+    figure and table rules (rules/figures.smk, one per entry of simart.specs.figures)."""
 
     # ------------------------------------------------------------------ helpers
     def figure_files(self, name: str) -> list[str]:
@@ -110,6 +110,20 @@ class FigurePlan(Plan):
 
     def calibration_table_csv(self) -> str:
         return f"{self.root}/tables/simart_calibration.csv"
+
+    def calibration_inputs(self) -> list[str]:
+        """Every shard of the run (the calibration samples images of each split)."""
+        return shard_outputs(self.all_shards())
+
+    def calibration_table_kwargs(self) -> dict[str, Any]:
+        return {"shards": self.simart_shards_by_modality(),
+                "n_max": self.cfg.simart.calibration_images,
+                "data_range": self.cfg.evaluate.data_range,
+                "context": self.calibration_context()}
+
+    def calibration_table_outputs(self) -> dict[str, str]:
+        return {"csv_path": self.calibration_table_csv(),
+                "md_path": f"{self.root}/tables/simart_calibration.md"}
 
     def calibration_figure_kwargs(self) -> dict[str, Any]:
         return {"table": self.calibration_table_csv(), "dpi": self.cfg.figures.dpi,
@@ -193,6 +207,10 @@ class FigurePlan(Plan):
 
     def pcsd_tables_targets(self) -> list[str]:
         return list(self.pcsd_tables_outputs().values()) if "simart" in self.views else []
+
+    def pcsd_tables_kwargs(self) -> dict[str, Any]:
+        return {"paths": self.pcsd_tables_paths(), "run": self.pcsd_run(),
+                "context": self.pcsd_context()}
 
     # ------------------------------------------------------------------ the PCSD paper Figs. 2-4
     def pcsd_methods(self) -> list[str]:
@@ -353,6 +371,15 @@ class FigurePlan(Plan):
     def pinned_cells(self) -> list[str]:
         return self.dataset_cells("stem_lattice")
 
+    def pinned_tables_kwargs(self) -> dict[str, Any]:
+        return {"cell_paths": self.pinned_cells(), "context": self.pinned_context()}
+
+    def pinned_tables_outputs(self) -> dict[str, str]:
+        """:meth:`pinned_outputs` by keyword of simart.reporting.pinned.write_tables."""
+        out = self.pinned_outputs()
+        return {"curves_csv": out["curves"], "md": out["md"], "trends_csv": out["trends"],
+                "claims_csv": out["claims"]}
+
     def pinned_targets(self) -> list[str]:
         """The tables (the figure: spec pinned_noise_curves)."""
         return list(self.pinned_outputs().values()) if self.pinned_cells() else []
@@ -434,6 +461,19 @@ class FigurePlan(Plan):
         return (f"{(self.cfg.lm.image_size or self.cfg.image_size)}² px, "
                 f"{self.cfg.train.settings('pi_ddpm')['steps']} training steps")
 
+    def piddpm_cells(self) -> list[str]:
+        return self.cells_of("lm", PIDDPM_MODELS)
+
+    def piddpm_tables_kwargs(self) -> dict[str, Any]:
+        return {"cell_paths": self.piddpm_cells(), "subsets": self.dataset_subsets("lm"),
+                "missing": self.missing("lm", PIDDPM_MODELS), "context": self.piddpm_context(),
+                "scale": self.piddpm_scale()}
+
+    def piddpm_tables_outputs(self) -> dict[str, str]:
+        """:meth:`piddpm_outputs` by keyword of simart.reporting.piddpm.write_tables."""
+        out = self.piddpm_outputs()
+        return {"md_path": out["md"], "csv_path": out["csv"], "claims_csv_path": out["claims"]}
+
     def piddpm_eta_rows(self) -> dict[str, Any]:
         from simart.reporting.piddpm import eta_rows
 
@@ -464,6 +504,16 @@ class FigurePlan(Plan):
 
     def pdanet_claims(self) -> str:
         return f"{self.root}/tables/claims_vs_measured_pdanet.csv"
+
+    def pdanet_tables_kwargs(self) -> dict[str, Any]:
+        return {"cell_paths": self.pdanet_cells(), "data_range": self.cfg.evaluate.data_range,
+                "context": self.pdanet_context()}
+
+    def pdanet_tables_outputs(self) -> dict[str, str]:
+        """:meth:`pdanet_outputs` by keyword of simart.reporting.pdanet.write_tables."""
+        out = self.pdanet_outputs()
+        return {"md_path": out["md"], "csv_path": out["csv"],
+                "ordering_csv_path": out["ordering"]}
 
     def pdanet_context(self) -> str:
         """What was run, for the caption of the PDA-Net paper's tables (from the config only)."""
@@ -581,6 +631,17 @@ class FigurePlan(Plan):
         """The per-image DDPM-avg curve of rule condddpm_tables (none without cond_ddpm)."""
         return [self.condddpm_outputs()["curve"]] if self.condddpm_inputs() else []
 
+    def condddpm_tables_kwargs(self) -> dict[str, Any]:
+        paths = self.condddpm_inputs()
+        return {"pred_paths": paths.get("preds", []), "shard_paths": paths.get("shards", []),
+                "data_range": self.cfg.evaluate.data_range, "context": self.condddpm_context()}
+
+    def condddpm_tables_outputs(self) -> dict[str, str]:
+        """:meth:`condddpm_outputs` by keyword of simart.reporting.condddpm.write_tables."""
+        out = self.condddpm_outputs()
+        return {"md_path": out["md"], "curve_csv": out["curve"],
+                "uncertainty_csv": out["uncertainty"]}
+
     def condddpm_n_samples(self) -> int:
         return int(self.trained_hparams("cond_ddpm")["n_samples"])
 
@@ -659,6 +720,19 @@ class FigurePlan(Plan):
                 f"{cfg.train.defaults.steps}; SIMART test images per modality: "
                 f"{cfg.simart.images_per_modality.test}; datasets {list(self.views)}.")
 
+    def reproduction_inputs(self) -> dict[str, list[str]]:
+        return {"parts": self.claims_parts(), "summaries": self.training_summaries()}
+
+    def reproduction_kwargs(self) -> dict[str, Any]:
+        return {"part_paths": self.claims_parts(), "summaries": self.training_summaries(),
+                "context": self.reproduction_context()}
+
+    def reproduction_report_outputs(self) -> dict[str, str]:
+        """:meth:`reproduction_outputs` by keyword of
+        simart.reporting.reproduction.write_report_with_hardware."""
+        out = self.reproduction_outputs()
+        return {"md_path": out["md"], "csv_path": out["csv"]}
+
     # ------------------------------------------------------------------ the figure specs
     def figure_specs(self) -> list[FigureSpec]:
         """Every registered figure (simart.specs.figures.FIGURES): one rule each."""
@@ -697,17 +771,16 @@ class FigurePlan(Plan):
         return jinja2.Template(spec.caption, undefined=jinja2.StrictUndefined).render(
             snakemake={"config": config})
 
-    def spec_targets(self) -> list[str]:
-        """The outputs of every figure spec that applies to this config."""
-        return [p for spec in self.figure_specs() if self.figure_applies(spec)
-                for p in flat_paths(self.figure_outputs(spec))]
+    def spec_targets(self, kinds: tuple[str, ...] = ("figure", "table")) -> list[str]:
+        """The outputs of every figure/table spec of ``kinds`` that applies to this config
+        (the ``report`` kind reads the others' claims tables: :meth:`figure_targets`)."""
+        return [p for spec in self.figure_specs() if spec.kind in kinds
+                and self.figure_applies(spec) for p in flat_paths(self.figure_outputs(spec))]
 
     # ------------------------------------------------------------------ targets
     def paper_targets(self) -> list[str]:
         """The calibration's and the papers' tables and figures this config can produce."""
-        return [*self.calibration_targets(), *self.pcsd_tables_targets(),
-                *self.pinned_targets(), *self.piddpm_targets(), *self.pdanet_targets(),
-                *self.condddpm_targets(), *self.spec_targets()]
+        return self.spec_targets()
 
     def claims_parts(self) -> list[str]:
         """The per-paper claims_vs_measured tables this config produces (the reproduction
@@ -716,18 +789,11 @@ class FigurePlan(Plan):
 
     def figure_targets(self) -> list[str]:
         """Every table and figure ``snakemake figures`` regenerates (and ``all`` builds):
-        the aggregate and statistics tables, the papers' tables, every applicable figure
-        spec's outputs and the reproduction report."""
+        the aggregate and statistics tables, every applicable figure/table spec's outputs
+        and the reproduction report (spec reproduction_report, when there are claims)."""
         agg = self.aggregate_outputs()
-        papers = self.paper_targets()
-        claims = [t for t in papers if "/claims_vs_measured_" in t]
-        return [
-            agg["csv"],
-            agg["md"],
-            self.stats_outputs()["md"],
-            *papers,
-            *(self.reproduction_outputs().values() if claims else []),
-        ]
+        return [agg["csv"], agg["md"], self.stats_outputs()["md"], *self.paper_targets(),
+                *self.spec_targets(("report",))]
 
     def all_targets(self) -> list[str]:
         """What rule ``all`` builds: every shard (with its table), every training, every

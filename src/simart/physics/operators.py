@@ -150,23 +150,25 @@ class Operator:
         raise NotImplementedError(f"{self.name} defines no blur measure")
 
 
-_INSTANCES: dict[str, Operator] = {}
+#: name -> (the spec it was made from, the instance): a spec registered anew is re-imported
+_INSTANCES: dict[str, tuple[OperatorSpec, Operator]] = {}
 
 
 def operator(name: str) -> Operator:
     """The operator of modality ``name`` (imported on first use; ValueError naming the
     allowed modalities)."""
-    op = _INSTANCES.get(name)
-    if op is not None and OPERATORS.get(name) is op.spec:
-        return op
     spec = OPERATORS.get(name)
     if spec is None:
         raise ValueError(f"unknown modality {name!r}; allowed: {list(OPERATORS)}")
+    made = _INSTANCES.get(name)
+    if made is not None and made[0] is spec:
+        return made[1]
     module, _, cls_name = spec.impl.rpartition(".")
     cls = getattr(importlib.import_module(module), cls_name)
     if not (isinstance(cls, type) and issubclass(cls, Operator)) or cls.name != name:
         raise TypeError(f"{spec.impl} is not an Operator subclass named {name!r}")
-    op = _INSTANCES[name] = cls()
+    op = cls()
+    _INSTANCES[name] = (spec, op)
     return op
 
 

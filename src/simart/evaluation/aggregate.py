@@ -84,6 +84,19 @@ class MarkdownNotes:
         return [f"- [{i}] {text}" for text, i in self.items.items()]
 
 
+def cells_by_subset(paths: Sequence[str | os.PathLike]) -> dict[str, dict[str, pd.DataFrame]]:
+    """{subset: {evaluation row: cell table}} of cell files (column ``modality`` = the subset,
+    ``model`` = the row); empty cells are skipped."""
+    from simart.provenance import read_table
+
+    out: dict[str, dict[str, pd.DataFrame]] = {}
+    for p in paths:
+        cell = read_table(p)
+        if not cell.empty:
+            out.setdefault(str(cell["modality"].iloc[0]), {})[str(cell["model"].iloc[0])] = cell
+    return out
+
+
 def md_escape(text: str) -> str:
     """Escape ``|`` so that text can sit in a Markdown table cell."""
     return text.replace("|", "\\|")

@@ -242,6 +242,16 @@ def _start(shape: Sequence[int], sched: Schedule, gen: torch.Generator,
     return x_start.to(device=device, dtype=dtype), t0
 
 
+def _guided(x_prev: Tensor, x: Tensor, t: int, shift: Tensor | None,
+            extra_step: Callable | None) -> Tensor:
+    """One sampler step's end: the measurement-consistency ``shift`` subtracted, then the
+    ``extra_step(x_prev, x, t)`` correction added (both optional)."""
+    if shift is not None:
+        x_prev = x_prev - shift
+    if extra_step is not None:
+        x_prev = x_prev + extra_step(x_prev, x, t)
+    return x_prev
+
 def ddpm_sample(eps_fn: EpsFn, shape: Sequence[int], sched: Schedule, gen: torch.Generator,
                 *, x_start: Tensor | None = None, t_start: int | None = None,
                 variance: str = "beta", guidance: Guidance | None = None,
@@ -293,11 +303,7 @@ def ddpm_sample(eps_fn: EpsFn, shape: Sequence[int], sched: Schedule, gen: torch
         x_prev = mean
         if t > 0 and float(var[t]) > 0:
             x_prev = x_prev + math.sqrt(float(var[t])) * randn(x.shape, gen, like=x)
-        if shift is not None:
-            x_prev = x_prev - shift
-        if extra_step is not None:
-            x_prev = x_prev + extra_step(x_prev, x, t)
-        x = x_prev
+        x = _guided(x_prev, x, t, shift, extra_step)
     return x, x0
 
 
@@ -357,11 +363,7 @@ def ddim_sample(eps_fn: EpsFn, shape: Sequence[int], sched: Schedule, gen: torch
         x_prev = math.sqrt(abp) * x0 + math.sqrt(max(0.0, 1 - abp - sigma ** 2)) * eps
         if sigma > 0 and k > 0:
             x_prev = x_prev + sigma * randn(x.shape, gen, like=x)
-        if shift is not None:
-            x_prev = x_prev - shift
-        if extra_step is not None:
-            x_prev = x_prev + extra_step(x_prev, x, t)
-        x = x_prev
+        x = _guided(x_prev, x, t, shift, extra_step)
     return x, x0
 
 

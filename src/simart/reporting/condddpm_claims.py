@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from simart.evaluation.aggregate import cells_by_subset
 from simart.io import atomic_path
-from simart.provenance import read_table
 from simart.reporting.claims import load_claims
 from simart.reporting.piddpm import metric_values
 
@@ -111,11 +111,7 @@ def load_cells(paths: Sequence[str | os.PathLike], curve_csv: str | os.PathLike 
                ) -> dict[str, dict[str, pd.DataFrame]]:
     """{subset: {model: cell}} of lm cell files, plus the single DDPM sample from the curve
     table of condddpm_tables when given."""
-    out: dict[str, dict[str, pd.DataFrame]] = {}
-    for p in paths:
-        cell = read_table(p)
-        if not cell.empty:
-            out.setdefault(str(cell["modality"].iloc[0]), {})[str(cell["model"].iloc[0])] = cell
+    out = cells_by_subset(paths)
     if curve_csv is not None:
         for subset, cell in single_sample_cells(pd.read_csv(curve_csv)).items():
             out.setdefault(subset, {})[SINGLE] = cell

@@ -31,9 +31,8 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
-from simart.evaluation.aggregate import md_escape
+from simart.evaluation.aggregate import cells_by_subset, md_escape
 from simart.io import atomic_path
-from simart.provenance import read_table
 from simart.reporting.claims import claim_lookup, load_claims
 from simart.stats import run_test
 
@@ -258,23 +257,11 @@ def to_markdown(frames: dict[str, pd.DataFrame], orders: dict[str, pd.DataFrame]
     return "\n".join(lines)
 
 
-def load_cells(paths: Sequence[str | os.PathLike]) -> dict[str, dict[str, pd.DataFrame]]:
-    """{subset: {model: cell table}} of stm_cu111 cell files."""
-    out: dict[str, dict[str, pd.DataFrame]] = {}
-    for p in paths:
-        cell = read_table(p)
-        if cell.empty:
-            continue
-        subset, model = str(cell["modality"].iloc[0]), str(cell["model"].iloc[0])
-        out.setdefault(subset, {})[model] = cell
-    return out
-
-
 def write_tables(cell_paths: Sequence[str | os.PathLike], data_range: float,
                  md_path: str | os.PathLike, csv_path: str | os.PathLike,
                  ordering_csv_path: str | os.PathLike, context: str = "") -> dict:
     """Build both tables and their ordering checks from the cells and write them atomically."""
-    cells = load_cells(cell_paths)
+    cells = cells_by_subset(cell_paths)
     frames, orders = {}, {}
     for table, (subset, *_rest) in TABLES.items():
         frames[table] = build_table(table, cells.get(subset, {}), data_range)

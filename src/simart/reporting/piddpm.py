@@ -32,9 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simart.evaluation.aggregate import md_escape
+from simart.evaluation.aggregate import cells_by_subset, md_escape
 from simart.io import atomic_path
-from simart.provenance import read_table
 from simart.reporting.claims import load_claims
 from simart.stats import run_test
 
@@ -294,24 +293,13 @@ def to_markdown(frame: pd.DataFrame, order: pd.DataFrame, context: str) -> str:
     return "\n".join(lines)
 
 
-def load_cells(paths: Sequence[str | os.PathLike]) -> dict[str, dict[str, pd.DataFrame]]:
-    """{subset: {model: cell table}} of lm cell files (empty cells are skipped)."""
-    out: dict[str, dict[str, pd.DataFrame]] = {}
-    for p in paths:
-        cell = read_table(p)
-        if cell.empty:
-            continue
-        out.setdefault(str(cell["modality"].iloc[0]), {})[str(cell["model"].iloc[0])] = cell
-    return out
-
-
 def write_tables(cell_paths: Sequence[str | os.PathLike], md_path: str | os.PathLike,
                  csv_path: str | os.PathLike, claims_csv_path: str | os.PathLike,
                  subsets: Sequence[str], missing: Mapping[str, str] | None = None,
                  context: str = "", scale: str = "") -> dict[str, pd.DataFrame]:
     """Build the table, the ordering check and claims-vs-measured; write them atomically.
     ``subsets``: the modes to report (a mode without cells still gets its rows)."""
-    cells = load_cells(cell_paths)
+    cells = cells_by_subset(cell_paths)
     cells = {s: cells.get(s, {}) for s in subsets}
     frame = build_table(cells, missing)
     order = ordering(cells)

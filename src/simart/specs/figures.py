@@ -449,7 +449,7 @@ image size {{ snakemake.config["lm"]["image_size"] or snakemake.config["image_si
 """,
         subcategory="PI-DDPM eta ablation",
         applies="piddpm_eta_rows",
-        load={"cells": "simart.reporting.piddpm.load_cells"},
+        load={"cells": "simart.evaluation.aggregate.cells_by_subset"},
         summary=("PI-DDPM paper Fig. 5: PI-DDPM rows (trained or sampling variants) against eta "
                  "and R."),
     ),

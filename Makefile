@@ -4,6 +4,7 @@
 PY ?= python3
 VENV ?= .venv
 CORES ?= all
+TEST_WORKERS ?= 2  # pytest-xdist processes (one test file per process: its fixtures built once)
 BIN := $(VENV)/bin
 
 .PHONY: run test install install-test clean-results
@@ -23,7 +24,12 @@ run: install
 	$(BIN)/snakemake --cores $(CORES)
 
 test: install-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean-results:
 	rm -rf results .snakemake
+
+# One-GPU workstation preset (configs/workstation.yaml; its cost: python -m simart.plan_cost
+# --configfile configs/workstation.yaml)
+run-workstation: install
+	$(BIN)/snakemake --cores $(CORES) --configfile configs/workstation.yaml --replace-workflow-config

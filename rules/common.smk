@@ -33,6 +33,12 @@ def code(script):
     return code_version(Path(workflow.basedir) / "workflow_scripts" / script)
 
 
+# Version of the library code a `run:` block calls: the module and everything it imports
+def library_code(module):
+    return code_version_of(Path(workflow.basedir) / "src" / f"{module.replace('.', '/')}.py",
+                           (module,))
+
+
 # Version of the library code the job of a figure spec runs (its function and readers) and
 # the generic script (simart.specs.figures, rules/figures.smk)
 def figure_code(spec):

@@ -3,11 +3,16 @@
 # so a learned model is loaded once per job; score_shard (rules/stats.smk) scores it;
 # metrics_cell writes one benchmark cell (dataset, subset, model). Learned models read
 # their trained weights (rules/train.smk). Inputs: simart.workflow.plan.
+# Two rules, one output pattern: predict_shard for the learned rows (a GPU in the Slurm
+# profile) and predict_shard_cpu, the same rule for the rows without a network (noisy
+# input, classical baselines: the CPU partition), told apart by the model wildcard.
 
 
 rule predict_shard:
     """Restore test shard {shard} of every scored subset with one model: predictions
     (prediction/{subset}) + run table (scored by score_shard)."""
+    wildcard_constraints:
+        model=model_pattern(gpu_models(PLAN.eval_names)),
     input:
         unpack(lambda wc: PLAN.predict_inputs(wc.dataset, wc.model, wc.shard)),
     output:
@@ -24,9 +29,14 @@ rule predict_shard:
         seed=CFG.seed,
     threads: 1
     resources:
-        **shard_job(lambda wc: PLAN.eval_pixels(wc.dataset), bytes_per_px=20, px_per_min=2**18),
+        **predict_job(PLAN),
     script:
         "../workflow_scripts/predict_shard.py"
+
+
+use rule predict_shard as predict_shard_cpu with:
+    wildcard_constraints:
+        model=model_pattern(cpu_only_models(PLAN.eval_names)),
 
 
 rule metrics_cell:
@@ -42,10 +52,15 @@ rule metrics_cell:
     resources:
         **small_job(mem_mb=2000, runtime=15),
     params:
-        code=code("metrics_cell.py"),  # the library code it runs
+        code=library_code("simart.evaluation.cells"),  # the library code it runs
         made_from=lambda wc: PLAN.made_from(wc.dataset, wc.subset, wc.model),
-    script:
-        "../workflow_scripts/metrics_cell.py"
+    # in Snakemake's own process (no interpreter to start for a table concatenation: ~1 s
+    # saved per cell); on a cluster too (localrule), as it only reads and writes small tables
+    localrule: True
+    run:
+        from simart.evaluation.cells import write_cell
+
+        write_cell(input, output[0], log[0], wildcards.subset, params.made_from)
 
 
 rule aggregate_metrics:

@@ -6,16 +6,28 @@
 # benchmark_summary) shows what jobs really used.
 #
 # Families:
-#   shard jobs   simulate_shard, *_shard of the physics datasets (CPU), predict_shard
-#                (inference: GPU in the Slurm profile), score_shard (metrics): memory and
+#   shard jobs   simulate_shard, *_shard of the physics datasets (CPU): memory and
 #                time linear in the shard's pixels           -> shard_job(...)
-#   small jobs   catalogs, metrics_cell, aggregate_metrics, stats, figures, reports
+#   restoration  predict_shard (learned rows: GPU in the Slurm profile), predict_shard_cpu
+#                (noisy input, classical baselines: CPU): time = measured seconds per
+#                megapixel of the row x the job's pixels     -> predict_job(PLAN)
+#   scoring      score_shard: measured seconds per megapixel -> score_job(PLAN)
+#   statistics   stats: memory and time per row it reads      -> stats_job(...)
+#   small jobs   catalogs, aggregate_metrics, figures, reports (metrics_cell: local,
+#                in Snakemake's own process)
 #                                                             -> small_job(...)
 #   training     train_model (GPU in the Slurm profile)      -> train_job(...)
 from simart.workflow.resources import (  # noqa: F401
     RETRY_GROWTH,
+    cell_rows,
+    cpu_only_models,
+    gpu_models,
     escalate,
+    model_pattern,
+    predict_job,
+    score_job,
     shard_job,
     small_job,
+    stats_job,
     train_job,
 )

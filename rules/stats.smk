@@ -21,7 +21,7 @@ rule score_shard:
         subsets=lambda wc: PLAN.eval_subsets(wc.dataset),
     threads: 1
     resources:
-        **shard_job(lambda wc: PLAN.eval_pixels(wc.dataset), bytes_per_px=24, px_per_min=2**18),
+        **score_job(PLAN),
     script:
         "../workflow_scripts/score_shard.py"
 
@@ -45,6 +45,6 @@ rule stats:
         ci_level=CFG.stats.ci_level,
         seed=CFG.seed,
     resources:
-        **small_job(mem_mb=4000, runtime=60),
+        **stats_job(cell_rows(PLAN), len(CFG.stats.metrics or METRICS), CFG.stats.n_bootstrap),
     script:
         "../workflow_scripts/stats.py"

@@ -6,6 +6,11 @@
 # (training time, images/s, peak memory, parameters). last.pt (not an output, so a killed
 # job keeps it) is the checkpoint a rerun resumes from. Inputs and settings:
 # simart.workflow.plan (train_inputs, train_cfg, train_settings).
+# Data parallel: the job asks for train.gpus GPUs (resource gpu; the Slurm profile must not
+# set it for this rule) and runs one process per GPU -- CPU processes with gloo where torch
+# has no CUDA -- with train.threads CPUs each (simart.train.distributed). SIGUSR1/SIGTERM
+# (the profile's --signal before the time limit, preemption): last.pt is written, the job
+# exits 75 and Snakemake's retry resumes.
 
 
 rule train_model:
@@ -30,8 +35,9 @@ rule train_model:
         unpaired=lambda wc: PLAN.train_unpaired(wc.dataset, wc.model),
         settings=lambda wc: PLAN.train_settings(wc.model),
         hparams=lambda wc: CFG.train.hparams(wc.model, wc.dataset),
-    threads: max(1, CFG.train.threads)
+    threads: CFG.train.gpus * max(1, CFG.train.threads)
     resources:
+        gpu=CFG.train.gpus,
         **train_job(mem_mb=32000, runtime=24 * 60),
     script:
         "../workflow_scripts/train_model.py"

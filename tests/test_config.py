@@ -107,6 +107,24 @@ def test_variants_and_cross_modal_rows_follow_the_evaluated_models():
         validate_config({"evaluate": {"variants": {"pcsd": {"model": "pcsd"}}}})
 
 
+def _unset(dump_base: dict, dump_default: dict, raw_part: dict, path: str = "") -> list[str]:
+    out = []
+    for k, v in dump_base.items():
+        if v == dump_default.get(k) or v in (None, {}, []):
+            continue
+        if isinstance(v, dict) and isinstance(raw_part.get(k), dict):
+            out += _unset(v, dump_default.get(k) or {}, raw_part[k], f"{path}{k}.")
+        elif k not in raw_part:
+            out.append(path + k)
+    return out
+
+
+def unset_keys(base, default, raw: dict) -> list[str]:
+    """Keys the validated ``base`` sets away from the schema's ``default`` that the raw
+    preset ``raw`` leaves out (it would silently take the schema's value)."""
+    return _unset(base.model_dump(mode="json"), default.model_dump(mode="json"), raw)
+
+
 def test_paper_preset_is_complete_and_the_profile_replaces_config_yaml():
     """configs/paper.yaml replaces config.yaml (profiles/slurm: replace-workflow-config):
     everything the embedded config sets away from the schema's defaults is set in the paper
@@ -116,18 +134,7 @@ def test_paper_preset_is_complete_and_the_profile_replaces_config_yaml():
     default = validate_config({})
     raw = paper()
 
-    def unset(dump_base: dict, dump_default: dict, raw_part: dict, path: str = "") -> list[str]:
-        out = []
-        for k, v in dump_base.items():
-            if v == dump_default.get(k) or v in (None, {}, []):
-                continue
-            if isinstance(v, dict) and isinstance(raw_part.get(k), dict):
-                out += unset(v, dump_default.get(k) or {}, raw_part[k], f"{path}{k}.")
-            elif k not in raw_part:
-                out.append(path + k)
-        return out
-
-    missing = unset(base.model_dump(mode="json"), default.model_dump(mode="json"), raw)
+    missing = unset_keys(base, default, raw)
     # the embedded run's 20-step chain from noise: at paper scale PCSD itself samples the
     # guided 1000-step chain (PAPER_HPARAMS); merged in, this variant failed at its
     # sampling setup with the paper hyper-parameters
@@ -156,3 +163,21 @@ def test_dataset_hparams_apply_to_their_dataset_only_and_are_validated():
     raw["train"]["models"]["cyclegan"]["dataset_hparams"]["stm_cu112"] = {}
     with pytest.raises(ConfigError, match="stm_cu112"):
         validate_config(raw)
+
+
+def test_workstation_preset_is_complete_like_the_paper_preset():
+    """configs/workstation.yaml replaces config.yaml too (make run-workstation): everything
+    the embedded config sets away from the schema's defaults is set in it, every model,
+    dataset, variant and cross-modal study of the paper preset is in it."""
+    base, pap = validate_config(load("config.yaml")), validate_config(paper())
+    raw = load("configs/workstation.yaml")
+    ws = validate_config(raw)
+    missing = unset_keys(base, validate_config({}), raw)
+    missing.remove("evaluate.variants.pcsd_from_noise")  # as in the paper preset
+    assert not missing, f"set in config.yaml, left to the schema's default: {missing}"
+    assert ws.evaluate.models == pap.evaluate.models
+    assert ws.evaluate.datasets == pap.evaluate.datasets
+    assert ws.evaluate.variants == pap.evaluate.variants
+    assert ws.evaluate.cross_modal == pap.evaluate.cross_modal
+    assert all(getattr(ws, d).enabled for d in ("stem_lattice", "stm_cu111", "lm"))
+    assert ws.image_size == 256 and ws.train.hparams_preset == "paper"

@@ -104,3 +104,49 @@ def test_shard_job_matches_shard_size(res):
     small = res["small_job"](mem_mb=4000, runtime=15)
     assert (small["mem_mb"]({}, 2), small["runtime"]({}, 2)) == (8000, 30)
     assert math.isclose(res["RETRY_GROWTH"], 2.0)
+
+
+def test_cpu_only_predictions_share_the_output_pattern_and_run_without_a_gpu(workflow_rules):
+    gpu, cpu = workflow_rules["predict_shard"], workflow_rules["predict_shard_cpu"]
+    wc = {"dataset": "simart", "model": "any", "shard": "0000"}
+    assert ([o.apply_wildcards(wc) for o in gpu.output]
+            == [o.apply_wildcards(wc) for o in cpu.output])
+    assert re.fullmatch(cpu.wildcard_constraints["model"], "bm3d")
+    assert not re.fullmatch(gpu.wildcard_constraints["model"], "bm3d")
+    assert re.fullmatch(gpu.wildcard_constraints["model"], "unet")
+    assert not re.fullmatch(cpu.wildcard_constraints["model"], "unet")
+    placed = PROFILE["set-resources"].get("predict_shard_cpu", {})
+    assert "gpu" not in placed and "gpu_model" not in placed  # the CPU default partition
+
+
+def test_training_gpus_come_from_the_config_and_the_profile_signals_before_the_limit(
+        workflow_rules):
+    """train_model asks for train.gpus GPUs (one process each) and CPUs for all of them; a
+    `gpu` in the profile would override that. The stop signal is SIGTERM (Snakemake's job
+    process inside srun dies on SIGUSR1), early enough to write last.pt."""
+    from snakemake_executor_plugin_slurm.validation import get_forbidden_slurm_options
+
+    from simart.config import validate_config
+
+    train = PROFILE["set-resources"]["train_model"]
+    assert not {"gpu", "gpus", "tasks", "gres"} & set(train), train
+    extra = train["slurm_extra"].strip("'\"")
+    m = re.fullmatch(r"--signal=TERM@(\d+)", extra)
+    assert m and int(m.group(1)) >= 300, extra
+    forbidden = [name for pattern, name in get_forbidden_slurm_options().items()
+                 if re.search(pattern, extra)]
+    assert not forbidden, forbidden  # the plugin refuses the job otherwise
+    rule = workflow_rules["train_model"]
+    cfg = validate_config(yaml.safe_load((ROOT / "config.yaml").read_text()))
+    assert rule.resources["gpu"] == cfg.train.gpus == 1
+    assert rule.resources["_cores"] == cfg.train.gpus * max(1, cfg.train.threads)
+
+
+def test_ci_training_config_trains_on_two_processes():
+    from simart.config import validate_config
+
+    cfg = validate_config(yaml.safe_load((ROOT / "tests/data/slurm_ci_train.yaml").read_text()))
+    assert cfg.train.gpus == 2 and cfg.train.defaults.batch_size % 2 == 0
+    base = yaml.safe_load((ROOT / "tests/data/slurm_ci.yaml").read_text())
+    train = yaml.safe_load((ROOT / "tests/data/slurm_ci_train.yaml").read_text())
+    assert {k: v for k, v in train.items() if k != "train"} == base  # the same shards

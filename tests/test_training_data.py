@@ -137,3 +137,36 @@ def test_dataset_views_and_applicability():
 def test_evaluate_datasets_must_include_simart():
     with pytest.raises(ConfigError, match="evaluate.datasets"):
         validate_config({"evaluate": {"datasets": ["lm"]}})
+
+
+def test_lazy_crops_read_the_same_values_as_whole_images(tmp_path):
+    path = _build("lm", "confocal", tmp_path)
+    from simart.train.batches import batch_arrays
+
+    eager = ShardTrainData("lm", [path], ["widefield", "confocal"], preload=True)
+    lazy = ShardTrainData("lm", [path], ["widefield", "confocal"], preload=False)
+    kw = {"seed": 3, "batch_size": 3, "patch_size": 16, "augment": "dihedral",
+          "want": ("y", "x")}
+    for step in range(3):
+        a, b = batch_arrays(eager, step, **kw), batch_arrays(lazy, step, **kw)
+        for f in ("y", "x", "subset"):
+            np.testing.assert_array_equal(a[f], b[f])
+    np.testing.assert_array_equal(np.asarray(lazy.item(1)["x"]), eager.item(1)["x"])
+
+
+def test_n2n_pairs_drawn_once_equal_the_per_sample_simulation(tmp_path):
+    path = _build("stem_lattice", "L4", tmp_path)
+    per_sample = ShardTrainData("stem_lattice", [path], ["L1", "L4"], cfg=CFG,
+                                want=("y", "y2"), preload=False)
+    pairs = tmp_path / "pairs"
+    once = ShardTrainData("stem_lattice", [path], ["L1", "L4"], cfg=CFG, want=("y", "y2"),
+                          preload=False, pair_dir=pairs)
+    eager = ShardTrainData("stem_lattice", [path], ["L1", "L4"], cfg=CFG, want=("y", "y2"))
+    for i in range(len(once)):
+        want = per_sample.item(i, ("y", "y2"))["y2"]
+        np.testing.assert_array_equal(np.asarray(once.item(i, ("y", "y2"))["y2"]), want)
+        np.testing.assert_array_equal(eager.item(i, ("y", "y2"))["y2"], want)
+    stamp = (pairs / "0000.h5").stat().st_mtime_ns
+    ShardTrainData("stem_lattice", [path], ["L1", "L4"], cfg=CFG, want=("y", "y2"),
+                   preload=False, pair_dir=pairs)
+    assert (pairs / "0000.h5").stat().st_mtime_ns == stamp  # reused, not redrawn

@@ -13,6 +13,7 @@ table = predict_shards({s: inp[s] for s in p.subsets}, wc.model,
                        weights={s: inp.get(f"weights_{s}") for s in p.subsets},
                        model_kwargs=p.model_kwargs, seed=p.seed)
 missing = table.loc[table["status"] != "ok", "missing_reason"].unique()
-log.info("%s %s shard %s (%s): %d images in %.2f s; missing: %s", wc.dataset, wc.model,
-         wc.shard, ", ".join(p.subsets), len(table), time.perf_counter() - t0,
-         list(missing) or "none")
+log.info("%s %s shard %s (%s): %d images in %.2f s; missing: %s; inference: %s",
+         wc.dataset, wc.model, wc.shard, ", ".join(p.subsets), len(table),
+         time.perf_counter() - t0, list(missing) or "none",
+         p.model_kwargs.get("inference", "default (float32, eager)"))

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from simart.specs.inference import InferenceSettings
 from simart.specs.lm import effective_specs as lm_specs
 from simart.specs.metrics import METRICS
 from simart.specs.modalities import DEFAULT_PARAM_SPECS, PARAM_BOUNDS, default_param_specs
@@ -87,7 +88,7 @@ class SimartConfig(Strict):
     images_per_modality: SplitCounts = SplitCounts()
     shard_size: int = Field(16, ge=1, le=100_000)
     dtype: Literal["float32", "float16"] = "float32"
-    compression: Literal["lzf", "gzip", "none"] = "lzf"
+    compression: Literal["auto", "lzf", "gzip", "none"] = "auto"
     # simart.physics.params.PARAM_PRESETS: calibrated (pixel sizes follow image_size) | pcsd
     param_preset: Literal["calibrated", "pcsd"] = "calibrated"
     params: dict[str, dict[str, ParamSpec]] = {}
@@ -189,6 +190,9 @@ class EvaluateConfig(Strict):
     # torchvision's ImageNet AlexNet checkpoint for LPIPS; None = the torch cache,
     # $TORCH_HOME/hub/checkpoints/alexnet-owt-7be5be79.pth (absent: LPIPS is marked missing)
     lpips_backbone: str | None = None
+    # how learned models predict on CUDA (bf16, channels-last, torch.compile, batch size);
+    # CPU predictions ignore it (simart.specs.inference)
+    inference: InferenceSettings = InferenceSettings()
 
     @field_validator("metrics")
     @classmethod
@@ -238,6 +242,9 @@ class TrainConfig(Strict):
     threads: int = Field(1, ge=0, le=1024)            # torch threads per job (0 = torch's)
     num_workers: int = Field(0, ge=0, le=256)         # batch-assembly processes
     progress: bool = False                            # tqdm bar on stderr (the log has lines)
+    # data-parallel processes per training: one per GPU (the job asks Slurm for this many),
+    # CPU processes without CUDA; every batch_size (the global batch) must be a multiple
+    gpus: int = Field(1, ge=1, le=64)
     # datasets whose subsets each get their own model (simart.data.datasets: groups)
     per_subset: list[DatasetName] = ["simart"]
     # architectures: simart.specs.hparams.DEFAULT_HPARAMS (tiny) or PAPER_HPARAMS (the
@@ -245,6 +252,19 @@ class TrainConfig(Strict):
     hparams_preset: Literal["default", "paper"] = "default"
     defaults: ModelTrainSettings = ModelTrainSettings()
     models: dict[LearnedName, ModelTrainConfig] = {}
+
+    @model_validator(mode="after")
+    def _batch_splits(self) -> TrainConfig:
+        for name in LEARNED_MODELS:
+            batch = self.settings(name)["batch_size"]
+            if batch % self.gpus:
+                m = self.models.get(name)
+                key = (f"train.models.{name}.batch_size" if m is not None
+                       and m.batch_size is not None else "train.defaults.batch_size")
+                raise ConfigError(f"config key '{key}' = {batch} (model {name}) does not split "
+                                  f"over train.gpus = {self.gpus} processes: the global batch "
+                                  f"is divided between them; use a multiple of {self.gpus}")
+        return self
 
     @model_validator(mode="after")
     def _hparams(self) -> TrainConfig:
@@ -357,7 +377,7 @@ class StemLatticeConfig(Strict):
     shard_size: int = Field(24, ge=1, le=100_000)
     image_size: int | None = Field(None, ge=16, le=8192)  # None = the global image_size
     dtype: Literal["float32", "float16"] = "float32"
-    compression: Literal["lzf", "gzip", "none"] = "lzf"
+    compression: Literal["auto", "lzf", "gzip", "none"] = "auto"
     params: dict[str, ParamSpec] = {}
 
     @field_validator("levels")
@@ -393,7 +413,7 @@ class StmCu111Config(Strict):
     shard_size: int = Field(64, ge=1, le=100_000)
     image_size: int | None = Field(None, ge=16, le=8192)
     dtype: Literal["float32", "float16"] = "float32"
-    compression: Literal["lzf", "gzip", "none"] = "lzf"
+    compression: Literal["auto", "lzf", "gzip", "none"] = "auto"
     params: dict[Literal["ldos", "blurry", "experimental"], dict[str, ParamSpec]] = {}
 
     @model_validator(mode="after")
@@ -413,7 +433,7 @@ class LMConfig(Strict):
     shard_size: int = Field(24, ge=1, le=100_000)
     image_size: int | None = Field(None, ge=16, le=8192)
     dtype: Literal["float32", "float16"] = "float32"
-    compression: Literal["lzf", "gzip", "none"] = "lzf"
+    compression: Literal["auto", "lzf", "gzip", "none"] = "auto"
     n_sources: int = Field(24, ge=3, le=10_000_000)
     split_fractions: Fractions = (0.75, 0.125, 0.125)
     procedural_kinds: ProceduralKinds = ["filaments", "blobs"]

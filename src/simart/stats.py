@@ -18,6 +18,11 @@ Pairing is by ``image_index``. Only rows where the model ran (``status == 'ok'``
 metric is finite enter; ``+inf`` (PSNR of a perfect image) is left out and counted
 (``n_nonfinite``). A model without usable values is reported as missing for that comparison
 with the reason, never dropped and never a crash.
+
+Memory: a cell table carries its shard's whole parameter table; :func:`read_cells` reads
+only the columns the statistics use, text columns as categories (one byte per row instead
+of a string), metric values as stored (float64: the tests' p-values must not move). Peak
+memory grows with the rows read: :func:`simart.workflow.resources.stats_job`.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from simart.io import atomic_path
 from simart.provenance import read_table
 
 KEYS = ["dataset", "modality"]
+ID_COLUMNS = ("dataset", "modality", "model", "image_index", "status", "missing_reason")
 TESTS = ("mood", "t", "wilcoxon")
 TEST_LABELS = {"mood": "Mood median", "t": "paired t", "wilcoxon": "Wilcoxon"}
 
@@ -123,7 +129,9 @@ def model_values(grp: pd.DataFrame, metric: str) -> tuple[pd.Series, int, str]:
     """Finite values of one model indexed by image_index, the count of ±inf, why missing."""
     if metric not in grp.columns:
         return pd.Series(dtype=np.float64), 0, f"metric {metric!r} not in the cell table"
-    ok = grp[grp["status"] == "ok"]
+    col = f"{metric}_reason"
+    keep = ["image_index", metric, *([col] if col in grp.columns else [])]
+    ok = grp.loc[(grp["status"] == "ok").to_numpy(), keep]  # only the columns it reads
     vals = pd.Series(ok[metric].to_numpy(dtype=np.float64), index=ok["image_index"].to_numpy())
     n_inf = int(np.isinf(vals).sum())
     finite = vals[np.isfinite(vals)]
@@ -133,7 +141,6 @@ def model_values(grp: pd.DataFrame, metric: str) -> tuple[pd.Series, int, str]:
             reasons = sorted(set(grp["missing_reason"].astype(str)) - {""})
             reason = "model missing: " + ("; ".join(reasons) or "no rows")
         else:
-            col = f"{metric}_reason"
             reasons = sorted(set(ok[col].astype(str)) - {""}) if col in ok.columns else []
             reason = "; ".join(reasons) or "no finite values"
     return finite, n_inf, reason
@@ -157,9 +164,9 @@ def compare_models(
     ``(descriptive, comparisons)``; see the module docstring for what is computed.
     """
     desc_rows, comp_rows = [], []
-    for (dataset, modality), grp in table.groupby(KEYS, sort=True):
+    for (dataset, modality), grp in table.groupby(KEYS, sort=True, observed=True):
         models = list(dict.fromkeys(grp["model"]))
-        by_model = {m: g for m, g in grp.groupby("model", sort=False)}
+        by_model = {m: g for m, g in grp.groupby("model", sort=False, observed=True)}
         if all_pairs:
             pairs = list(combinations(sorted(models), 2))
         else:
@@ -283,6 +290,30 @@ def to_markdown(desc: pd.DataFrame, comp: pd.DataFrame, *, reference: str, all_p
     return "\n".join(lines)
 
 
+def read_cells(paths: Sequence[str | os.PathLike], metrics: Sequence[str]) -> pd.DataFrame:
+    """The rows of every cell table with only the columns the statistics read (ids, each
+    metric and its reason); text columns as categories sorted as strings sort, so grouping
+    visits them in the order plain strings would."""
+    import pyarrow.parquet as pq
+
+    want = [*ID_COLUMNS, *(c for m in metrics for c in (m, f"{m}_reason"))]
+    frames = []
+    for p in paths:
+        names = set(pq.read_schema(p).names)
+        frame = read_table(p, columns=[c for c in want if c in names])
+        for c in frame.columns:
+            if not (pd.api.types.is_numeric_dtype(frame[c]) or c == "image_index"):
+                frame[c] = frame[c].astype("category")
+        frames.append(frame)
+    texts = {c for f in frames for c in f.columns if isinstance(f[c].dtype, pd.CategoricalDtype)}
+    for c in texts:  # one category set per column, so the concatenation stays categorical
+        cats = sorted({v for f in frames if c in f.columns for v in f[c].cat.categories})
+        for f in frames:
+            if c in f.columns:
+                f[c] = f[c].cat.set_categories(cats)
+    return pd.concat(frames, ignore_index=True)
+
+
 def write_stats(
     cell_paths: Sequence[str | os.PathLike],
     metrics: Sequence[str],
@@ -298,7 +329,7 @@ def write_stats(
     ``out['descriptive_csv' | 'descriptive_parquet']``."""
     from simart.metrics import METRICS
 
-    table = pd.concat([read_table(p) for p in cell_paths], ignore_index=True)
+    table = read_cells(cell_paths, metrics)
     better = {m: METRICS[m].better for m in metrics if m in METRICS}
     desc, comp = compare_models(table, metrics, reference=reference, all_pairs=all_pairs,
                                 n_bootstrap=n_bootstrap, level=level, seed=seed, better=better)

@@ -338,3 +338,24 @@ def gather_cell(shard_tables: Sequence[str | os.PathLike], out_path: str | os.Pa
     with atomic_path(out_path) as tmp:
         table.to_parquet(tmp, index=False)
     return table
+
+
+def write_cell(shard_tables: Sequence[str | os.PathLike], out_path: str | os.PathLike,
+               log_path: str | os.PathLike, subset: str, made_from: Mapping) -> pd.DataFrame:
+    """Rule metrics_cell, run inside Snakemake's own process (a ``run:`` block: the job is a
+    table concatenation that a fresh interpreter would take far longer to start than to
+    do): :func:`gather_cell` of the cell's rows, refusing rows not made from the current
+    test shards and weights, with its one log line (or the error) written to ``log_path``."""
+    try:
+        table = gather_cell(shard_tables, out_path, subset=subset,
+                            shards=made_from["shards"], weights=made_from["weights"])
+    except Exception as exc:
+        _log_line(log_path, f"ERROR simart: job failed: {type(exc).__name__}: {exc}")
+        raise
+    _log_line(log_path, f"INFO simart: cell {out_path}: {len(table)} images")
+    return table
+
+
+def _log_line(log_path: str | os.PathLike, line: str) -> None:
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(log_path).write_text(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")

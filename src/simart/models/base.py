@@ -126,6 +126,8 @@ class RestorationModel(nn.Module):
         from simart.specs.hparams import resolve_hparams
 
         self.hparams = resolve_hparams(self.name, hparams)
+        #: ``torch.compile`` options of :meth:`compile_networks` (None: not compiled)
+        self.compile_options: dict[str, Any] | None = None
 
     def training_step(self, batch: Batch, gen: torch.Generator
                       ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -143,6 +145,38 @@ class RestorationModel(nn.Module):
             raise ValueError(f"model {self.name!r} has no sampling options "
                              f"(got {sorted(options)})")
 
+    def compile_targets(self) -> list[tuple[str, nn.Module]]:
+        """The sub-networks :meth:`compile_networks` compiles, as (name, module): by default
+        every direct child module holding parameters (shared ones once). A model whose loss
+        or ``predict`` calls a child through another method than ``__call__`` (e.g.
+        ``child.encode(y)``) overrides this to name modules that are *called*: compiling a
+        module compiles its ``__call__`` only."""
+        out, seen = [], set()
+        for name, child in self.named_children():
+            if id(child) in seen or next(child.parameters(), None) is None:
+                continue
+            seen.add(id(child))
+            out.append((name, child))
+        return out
+
+    def compile_networks(self, **options: Any) -> list[str]:
+        """``torch.compile`` every sub-network of :meth:`compile_targets` in place
+        (``nn.Module.compile``: state-dict keys unchanged, unlike ``torch.compile(module)``,
+        whose wrapper prefixes them with ``_orig_mod.``); ``options`` go to
+        ``torch.compile``. Returns the compiled modules' names.
+
+        Why not ``self.compile()``: that compiles ``forward`` only, which the training
+        losses of the diffusion models and GANs never call (they call their networks
+        directly), so those would run with no compiled frame at all. Modules the model
+        keeps outside its module tree (PCSD's frozen VGG) are compiled when loaded, with
+        the same ``options`` (:attr:`compile_options`)."""
+        self.compile_options = dict(options)
+        names = []
+        for name, module in self.compile_targets():
+            compile_module(module, **options)
+            names.append(name)
+        return names
+
     def predict(self, y: torch.Tensor, subset: torch.Tensor | None = None) -> torch.Tensor:
         """Clean-image estimate of full images ``y`` (B, 1, H, W), any H, W."""
         m = self.size_multiple
@@ -152,6 +186,31 @@ class RestorationModel(nn.Module):
             y = F.pad(y, (0, pw, 0, ph), mode="reflect")
         out = self(y)
         return out[..., :h, :w]
+
+
+def compile_module(module: nn.Module, **options: Any) -> nn.Module:
+    """Compile ``module``'s ``__call__`` in place (as ``nn.Module.compile``; state-dict keys
+    unchanged) and return it.
+
+    ``nn.Module.compile`` hands ``torch.compile`` the module's ``_call_impl``, a frame of
+    ``torch.nn`` that Dynamo skips; it then catches the first *user* frame below it -- so a
+    module whose ``forward`` is torch's own (``nn.Sequential`` of convolutions: DnCNN, the
+    U-Nets' bodies) got no compiled frame at all. The call is wrapped in a function of this
+    file, a frame Dynamo traces, inlining ``_call_impl`` and everything under it (what
+    ``torch.compile(module)`` does for torch's modules, without its key-prefixing wrapper).
+    """
+    impl = module._call_impl
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return impl(*args, **kwargs)
+
+    module._compiled_call_impl = torch.compile(call, **options)
+    return module
+
+
+def is_compiled(module: nn.Module) -> bool:
+    """Whether :func:`compile_module` (or ``nn.Module.compile``) compiled ``module``."""
+    return getattr(module, "_compiled_call_impl", None) is not None
 
 
 def n_parameters(model: nn.Module) -> int:

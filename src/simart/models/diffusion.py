@@ -501,6 +501,36 @@ class DiffusionModel(RestorationModel):
         self.sched = make_schedule(h["schedule"], h["T"], s=h.get("cosine_s", 0.008))
         self.sampling = {k: h[k] for k in self.sampling_options}
         self._check_sampling(self.sampling)
+        self._eval_sampling: dict[str, Any] | None = None  # set while validation sampling
+
+    def validation_sampling(self) -> dict[str, Any]:
+        """The sampling options validation predictions use over the evaluation ones:
+        hparam ``val_steps`` k > 0 -> DDIM with ``min(k, T)`` steps, ``val_samples``
+        n > 0 -> n samples; {} (both 0, or a model without them) = validate with the
+        evaluation sampler. Why: the training loop validates with ``predict``, and a
+        papers' sampler (T = 200 DDPM steps x 15 samples for the conditional DDPM) on every
+        validation costs more than the training itself; a few deterministic DDIM steps
+        rank checkpoints the same way at a small fraction of it."""
+        h, out = self.hparams, {}
+        if int(h.get("val_steps", 0)) > 0:
+            out.update(sampler="ddim", steps=min(int(h["val_steps"]), self.sched.T))
+        if int(h.get("val_samples", 0)) > 0 and "n_samples" in self.sampling_options:
+            out["n_samples"] = int(h["val_samples"])
+        return out
+
+    def train(self, mode: bool = True) -> DiffusionModel:
+        """``nn.Module.train``; switching to training mode also switches the sampling to
+        :meth:`validation_sampling` (when not empty) until :meth:`set_sampling` is called:
+        the training loop's validation (eval-mode ``predict`` between training steps) then
+        samples cheaply, while the evaluation -- which builds the model anew and calls
+        ``set_sampling`` -- samples with the evaluation options."""
+        super().train(mode)
+        val = self.validation_sampling() if mode else {}
+        if val and getattr(self, "_eval_sampling", None) is None:
+            saved = dict(self.sampling)
+            self.set_sampling(**val)
+            self._eval_sampling = saved
+        return self
 
     def _check_sampling(self, opts: dict[str, Any]) -> None:
         for k, v in opts.items():
@@ -518,6 +548,8 @@ class DiffusionModel(RestorationModel):
         if unknown:
             raise ValueError(f"model {self.name!r}: unknown sampling options {unknown}; "
                              f"allowed: {list(self.sampling_options)}")
+        if getattr(self, "_eval_sampling", None) is not None:  # leave validation sampling
+            self.sampling, self._eval_sampling = self._eval_sampling, None
         new = {**self.sampling, **options}
         if options.get("sampler") == "ddpm" and "steps" not in options:
             new["steps"] = self.sched.T
@@ -613,7 +645,15 @@ def physics_forward(x: Tensor, params: dict[str, Tensor], *, afm_mode: str = "ex
     (:func:`simart.physics.dataset_ops.forward_batch`, in float32). Differentiable in x."""
     from simart.physics.dataset_ops import forward_batch
 
-    return forward_batch(x.float(), params, afm_mode=afm_mode).to(x.dtype)
+    with fp32(x.device):
+        return forward_batch(x.float(), params, afm_mode=afm_mode).to(x.dtype)
+
+
+def fp32(device: torch.device) -> torch.autocast:
+    """Autocast off on ``device``: the operators run in float32 inside a bf16/fp16 training
+    step or prediction (their blur convolutions would otherwise be autocast, and the
+    physics losses and guidance compare small residuals). No effect where autocast is off."""
+    return torch.autocast(device.type, enabled=False)
 
 
 def attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
@@ -653,7 +693,12 @@ def forward_operator(params: dict[str, Tensor], shape: tuple[int, int], device, 
 
         op = LMOperator({k: v.detach().cpu() for k, v in params.items()},
                         (int(shape[0]), int(shape[1])), batch=b).to(device)
-        return lambda x: op(x.float()).to(x.dtype)
+
+        def apply(x: Tensor) -> Tensor:
+            with fp32(x.device):
+                return op(x.float()).to(x.dtype)
+
+        return apply
     return lambda x: physics_forward(x, params, afm_mode=afm_mode)
 
 

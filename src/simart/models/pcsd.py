@@ -107,7 +107,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from simart.models.base import Batch
+from simart.models.base import Batch, compile_module
 from simart.models.diffusion import (
     DiffusionModel,
     attention,
@@ -253,7 +253,9 @@ class PCSDUNet(nn.Module):
         emb = timestep_embedding(t, self.emb_dim)
         if self.modality is not None:
             n = self.modality.num_embeddings
-            if bool((m >= n).any()):
+            # checked eagerly only: in a compiled graph the host read would split it (an
+            # out-of-range index then fails in the embedding's gather instead)
+            if not torch.compiler.is_compiling() and bool((m >= n).any()):
                 raise ValueError(f"modality index {int(m.max())} has no row in PCSD's modality "
                                  f"embedding (n_modalities = {n}): raise the hyper-parameter "
                                  "n_modalities to train on more modalities")
@@ -410,6 +412,8 @@ class PCSD(DiffusionModel):
             except (FileNotFoundError, ValueError) as exc:
                 self._disable_perceptual(exc)
                 return None
+            if self.compile_options is not None:  # compile_networks ran before it loaded
+                compile_module(self._vgg[0], **self.compile_options)
         self._vgg[0] = self._vgg[0].to(device)
         return self._vgg[0]
 

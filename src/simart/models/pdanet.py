@@ -102,6 +102,18 @@ class PDANetDA(RestorationModel):
     def generators(self) -> list[torch.nn.Module]:
         return [self.g_d, self.g_b, self.g_da]
 
+    def compile_targets(self) -> list[tuple[str, torch.nn.Module]]:
+        """The generators' parts (``down``, ``blocks``, ``up``: the loss calls
+        ``forward_features``, not the generators' ``__call__``; a shared up path once) and
+        the discriminators (``RestorationModel.compile_networks``)."""
+        parts: dict[int, tuple[str, torch.nn.Module]] = {}
+        for g in ("g_d", "g_b", "g_da"):
+            for p in ("down", "blocks", "up"):
+                m = getattr(getattr(self, g), p)
+                parts.setdefault(id(m), (f"{g}.{p}", m))
+        names = ["d_d", "d_b", "d_da", *(["d_fa"] if self.feature_alignment else [])]
+        return [*parts.values(), *((n, getattr(self, n)) for n in names)]
+
     def optimizer_groups(self) -> dict[str, list[torch.nn.Parameter]]:
         return {"discriminators": unique_parameters(*self.discriminators()),
                 "generators": unique_parameters(*self.generators())}

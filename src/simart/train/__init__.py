@@ -1,6 +1,7 @@
 """Training of the learned models: one loop (:mod:`simart.train.loop`), stateless batches
 (:mod:`simart.train.batches`), checkpoints and the CSV log (:mod:`simart.train.checkpoint`),
-the data protocol (:mod:`simart.train.data`).
+the data protocol (:mod:`simart.train.data`), data-parallel launch and stopping on a signal
+(:mod:`simart.train.distributed`).
 
 Names are re-exported lazily, so that ``import simart.train.data`` (numpy only) does not
 import torch.
@@ -18,10 +19,13 @@ _EXPORTS = {
     "load_checkpoint": "checkpoint",
     "make_batch": "batches", "step_generator": "batches", "StepBatches": "batches",
     "TrainData": "data", "ArrayTrainData": "data",
+    "Preempted": "distributed", "World": "distributed", "launch": "distributed",
+    "EXIT_PREEMPTED": "distributed",
 }
-__all__ = ["FREE_SETTINGS", "ArrayTrainData", "CheckpointCorrupt", "CheckpointMismatch",
-           "StepBatches", "TrainData", "TrainSettings", "inference_timing", "load_checkpoint",
-           "load_trained", "make_batch", "n_parameters", "step_generator", "train"]
+__all__ = ["EXIT_PREEMPTED", "FREE_SETTINGS", "ArrayTrainData", "CheckpointCorrupt",
+           "CheckpointMismatch", "Preempted", "StepBatches", "TrainData", "TrainSettings",
+           "World", "inference_timing", "launch", "load_checkpoint", "load_trained",
+           "make_batch", "n_parameters", "step_generator", "train"]
 
 
 def __getattr__(name: str) -> Any:

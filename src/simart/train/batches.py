@@ -23,6 +23,12 @@ build batches ahead in any order.
 * ``params`` (models that ask): the operator parameters of each ``y``, stacked by
   :func:`simart.physics.dataset_ops.stack_params` (crops and transforms are not applied
   to them).
+* Data-parallel training (``world`` processes, :mod:`simart.train.distributed`): process
+  ``rank`` takes samples ``[rank b, (rank+1) b)`` (``b = batch_size / world``) of the very
+  batch one process draws. Every process still draws every sample's crop and transform
+  (the generators are sequential, and a crop needs its image's shape), but reads and
+  assembles only its own slice; its torch generators come from ``(seed, step, rank)``
+  (:func:`step_generator`, :func:`rank_seed`).
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from simart.models.base import Batch
 from simart.specs.training import TrainSettings
 from simart.train.data import TrainData
 
-_PERM, _CROP, _GEN, _UNPAIRED = 0, 1, 2, 3  # spawn-key streams of one seed
+_PERM, _CROP, _GEN, _UNPAIRED, _GLOBAL = 0, 1, 2, 3, 4  # spawn-key streams of one seed
 IMAGE_FIELDS = ("y", "x", "y2")
 UNPAIRED_FIELDS = ("u", "xu")
 
@@ -83,19 +89,35 @@ def _crop(rng: np.random.Generator, shape: tuple[int, int], patch_size: int,
     return slice(top, top + ph), slice(left, left + pw), k
 
 
+def _part(batch_size: int, rank: int, world: int) -> range:
+    """The sample positions of process ``rank`` of ``world`` in a batch."""
+    if world < 1 or not 0 <= rank < world:
+        raise ValueError(f"rank {rank} of {world} processes")
+    if batch_size % world:
+        raise ValueError(f"training batch_size {batch_size} does not split over {world} "
+                         f"processes (train.gpus): set it to a multiple of {world}")
+    per = batch_size // world
+    return range(rank * per, (rank + 1) * per)
+
+
 def batch_arrays(data: TrainData, step: int, *, seed: int, batch_size: int, patch_size: int,
-                 augment: str, want: Collection[str]) -> dict:
+                 augment: str, want: Collection[str], rank: int = 0, world: int = 1) -> dict:
     """The batch of ``step`` as numpy arrays: fields of ``want`` (B, 1, P, P) float32,
-    ``subset`` (B,) int64 and, when asked, ``params`` (a list of B dicts)."""
+    ``subset`` (B,) int64 and, when asked, ``params`` (a list of B dicts). With ``world``
+    processes: the slice of process ``rank`` (B / world samples; module docstring)."""
     fields = [f for f in IMAGE_FIELDS if f == "y" or f in want]
     extra = ("params",) if "params" in want else ()
+    mine = _part(batch_size, rank, world)
     rng = _rng(seed, _CROP, step)
     out: dict[str, list] = {f: [] for f in (*fields, "subset", *extra)}
-    for i in batch_indices(len(data), seed, step, batch_size):
+    for j, i in enumerate(batch_indices(len(data), seed, step, batch_size)):
+        if j not in mine:  # another process's sample: draw its crop, keep nothing
+            _crop(rng, np.shape(data.item(int(i), ("y",))["y"]), patch_size, augment)
+            continue
         item = data.item(int(i), (*fields, *extra))
         rows, cols, k = _crop(rng, np.shape(item["y"]), patch_size, augment)
         for f in fields:
-            crop = np.asarray(item[f], np.float32)[rows, cols]
+            crop = np.asarray(item[f][rows, cols], np.float32)  # a lazy view reads the crop
             out[f].append(np.ascontiguousarray(_transform(crop, k))[None])
         out["subset"].append(int(item["subset"]))
         if extra:
@@ -109,20 +131,24 @@ def batch_arrays(data: TrainData, step: int, *, seed: int, batch_size: int, patc
         urng = np.random.default_rng(np.random.SeedSequence(
             int(seed), spawn_key=(_UNPAIRED, int(step), UNPAIRED_FIELDS.index(f))))
         pool, crops = data.pool(f), []
-        for _ in range(batch_size):
-            img = np.asarray(pool[int(urng.integers(len(pool)))], np.float32)
-            rows, cols, k = _crop(urng, img.shape, patch_size, augment)
-            crops.append(np.ascontiguousarray(_transform(img[rows, cols], k))[None])
+        for j in range(batch_size):
+            img = pool[int(urng.integers(len(pool)))]
+            rows, cols, k = _crop(urng, np.shape(img), patch_size, augment)
+            if j in mine:
+                crop = np.asarray(img[rows, cols], np.float32)
+                crops.append(np.ascontiguousarray(_transform(crop, k))[None])
         arrays[f] = np.stack(crops)
     return arrays
 
 
 def batch_tensors(data: TrainData, step: int, settings: TrainSettings,
-                  want: Collection[str]) -> dict[str, torch.Tensor]:
+                  want: Collection[str], rank: int = 0, world: int = 1
+                  ) -> dict[str, torch.Tensor]:
     """:func:`batch_arrays` as CPU tensors (what DataLoader workers return; ``params`` a
     dict of (B,) tensors)."""
     arrays = batch_arrays(data, step, seed=settings.seed, batch_size=settings.batch_size,
-                          patch_size=settings.patch_size, augment=settings.augment, want=want)
+                          patch_size=settings.patch_size, augment=settings.augment, want=want,
+                          rank=rank, world=world)
     out = {k: torch.from_numpy(v) for k, v in arrays.items() if k != "params"}
     if "params" in arrays:
         from simart.physics.dataset_ops import stack_params
@@ -138,12 +164,22 @@ def make_batch(data: TrainData, step: int, settings: TrainSettings,
     return Batch(**batch_tensors(data, step, settings, want))
 
 
-def step_generator(seed: int, step: int, device: torch.device | str = "cpu") -> torch.Generator:
+def step_generator(seed: int, step: int, device: torch.device | str = "cpu",
+                   rank: int = 0, world: int = 1) -> torch.Generator:
     """The torch Generator of ``step`` for ``model.training_step`` (seeded from
-    ``(seed, step)``, on ``device``); the training loop uses no other random numbers."""
-    state = np.random.SeedSequence(int(seed), spawn_key=(_GEN, int(step))).generate_state(
-        1, np.uint64)[0]
+    ``(seed, step)``, on ``device``; with ``world`` > 1 processes from ``(seed, step,
+    rank)``); the training loop uses no other random numbers."""
+    key = (_GEN, int(step)) if world == 1 else (_GEN, int(step), int(rank))
+    state = np.random.SeedSequence(int(seed), spawn_key=key).generate_state(1, np.uint64)[0]
     return torch.Generator(device=device).manual_seed(int(state))
+
+
+def rank_seed(seed: int, step: int, rank: int) -> int:
+    """The seed of torch's global generator at ``step`` in process ``rank`` of a
+    data-parallel training (models drawing dropout masks from it then draw per-rank,
+    reproducible numbers: a resumed run draws what an uninterrupted one drew)."""
+    ss = np.random.SeedSequence(int(seed), spawn_key=(_GLOBAL, int(step), int(rank)))
+    return int(ss.generate_state(1, np.uint64)[0] % 2**63)
 
 
 class StepBatches(Dataset):
@@ -154,11 +190,14 @@ class StepBatches(Dataset):
     number of workers (each batch is a pure function of its step).
     """
 
-    def __init__(self, data: TrainData, settings: TrainSettings, want: Collection[str]):
+    def __init__(self, data: TrainData, settings: TrainSettings, want: Collection[str],
+                 rank: int = 0, world: int = 1):
         self.data, self.settings, self.want = data, settings, tuple(want)
+        self.rank, self.world = rank, world
 
     def __len__(self) -> int:
         return self.settings.steps
 
     def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
-        return batch_tensors(self.data, int(step), self.settings, self.want)
+        return batch_tensors(self.data, int(step), self.settings, self.want, self.rank,
+                             self.world)

@@ -17,6 +17,17 @@ deterministic CUDA kernel then fails loudly -- set ``deterministic: false`` for 
 
 AMP (CUDA only): bf16 autocast where the GPU supports it (no loss scaling needed), else
 fp16 autocast with a GradScaler. On the CPU ``amp`` and ``compile`` are ignored.
+
+Data parallel (``world``, :mod:`simart.train.distributed`): every process runs this loop on
+its slice of the global batch and averages each optimiser group's gradients with the others
+before stepping; rank 0 alone validates, logs and writes files. ``last.pt`` holds no
+process-specific state but rank 0's RNG state (which every rank reseeds at each step) and
+the running sums of the log row under way of every rank (averaged when resumed on another
+number of processes), so a checkpoint of N processes resumes on M.
+
+Stopping (SIGUSR1 / SIGTERM, e.g. Slurm's ``--signal`` before the time limit): the step
+under way finishes, ``last.pt`` is written (with the running sums of the log row under
+way, so the resumed log equals an uninterrupted one) and :class:`Preempted` is raised.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ import math
 import os
 import platform
 import resource
+import signal
 import statistics
 import sys
 import time
@@ -45,7 +57,7 @@ from simart.io import atomic_path
 from simart.metrics import MetricUnavailable, psnr, ssim
 from simart.models.base import Batch, RestorationModel, n_parameters, run_predict
 from simart.specs.training import TrainSettings
-from simart.train.batches import StepBatches, batch_tensors, step_generator
+from simart.train.batches import StepBatches, batch_tensors, rank_seed, step_generator
 from simart.train.checkpoint import (
     CheckpointCorrupt,
     CheckpointMismatch,
@@ -57,9 +69,17 @@ from simart.train.checkpoint import (
     save_checkpoint,
 )
 from simart.train.data import TrainData
+from simart.train.distributed import (
+    ALONE,
+    Preempted,
+    World,
+    ignore_stop_signals,
+    stop_on_signals,
+    stop_requested,
+)
 
-__all__ = ["CheckpointCorrupt", "CheckpointMismatch", "TrainSettings", "inference_timing",
-           "load_trained", "n_parameters", "train"]
+__all__ = ["CheckpointCorrupt", "CheckpointMismatch", "Preempted", "TrainSettings", "World",
+           "inference_timing", "load_trained", "n_parameters", "train"]
 
 LOG = logging.getLogger("simart.train")
 
@@ -175,8 +195,9 @@ def _rng_state() -> dict[str, Any]:
 
 def _set_rng_state(state: Mapping[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if state["cuda"] and torch.cuda.is_available():  # as many GPUs as now (N vs M processes)
+        for i, cuda_state in enumerate(state["cuda"][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state, i)
 
 
 # -------------------------------------------------------------------------- validation
@@ -281,6 +302,22 @@ class _Means:
     def means(self) -> dict[str, float]:
         return {k: float(v) / self.n for k, v in self.sums.items()} if self.n else {}
 
+    def every_rank(self, world: World, device: torch.device) -> list[dict[str, Any]]:
+        """The sums of every rank (as they are when alone: a run resumed on as many
+        processes continues them bit-exactly)."""
+        if world.size == 1:
+            return [dict(self.sums)]
+        return world.gather({k: float(v) for k, v in self.sums.items()}, device)
+
+    def restore(self, n: int, sums: list[dict[str, Any]], world: World) -> None:
+        """The sums of ``every_rank`` in this rank; their mean over the old ranks when
+        their number changed (the row's means are the same, up to float rounding)."""
+        self.n = n
+        if len(sums) == world.size:
+            self.sums = dict(sums[world.rank])
+        else:
+            self.sums = {k: sum(float(s[k]) for s in sums) / len(sums) for k in sums[0]}
+
 
 @dataclass
 class _State:
@@ -300,9 +337,11 @@ class _Run:
     def __init__(self, model: RestorationModel, train_data: TrainData,
                  val_data: TrainData | None, settings: TrainSettings, out_dir: Path,
                  identity: Mapping[str, Any], log: logging.Logger,
-                 callback: Callable[[int], None] | None):
+                 callback: Callable[[int], None] | None, world: World = ALONE):
         if len(train_data) < 1:
             raise ValueError("the training data has no images")
+        world.check_batch(settings.batch_size)
+        self.world = world
         try:
             self.identity = normalize(dict(identity))
         except TypeError as exc:
@@ -315,6 +354,8 @@ class _Run:
         self.device = resolve_device(settings.device)
         self.dtype = amp_dtype(settings, self.device)
         self.state = _State()
+        self.means = _Means()
+        self.row_step, self.row_seconds = 0, 0.0  # where the log row under way began
 
     # -- set-up and resume
     def setup(self) -> None:
@@ -324,12 +365,14 @@ class _Run:
         self.multi = self.model.optimizer_groups() is not None
         self.optimizers = {g: make_optimizer(self.model, s, prms)
                            for g, prms in optimizer_groups(self.model).items()}
+        self.group_params = {g: [p for grp in opt.param_groups for p in grp["params"]]
+                             for g, opt in self.optimizers.items()}
         self.schedulers = {g: torch.optim.lr_scheduler.LambdaLR(
             opt, lambda step: lr_factor(step, s)) for g, opt in self.optimizers.items()}
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.dtype == torch.float16)
         if s.compile and self.device.type == "cuda":
-            self.model.compile()  # in place: state_dict keys unchanged
+            self.model.compile_networks()  # each sub-network, in place: same state_dict keys
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
         if self.val_data is not None and not self.clean and s.val_metric == "psnr":
@@ -340,9 +383,11 @@ class _Run:
         """Load ``last.pt`` when present (checked), else clear a previous run's outputs."""
         path = self.out_dir / "last.pt"
         if not path.exists():
-            for name in ("best.pt", "summary.json"):
-                (self.out_dir / name).unlink(missing_ok=True)
-            self.csv = CsvLog(self.out_dir / "log.csv", keep_through=0)
+            if self.world.main:
+                for name in ("best.pt", "summary.json"):
+                    (self.out_dir / name).unlink(missing_ok=True)
+                self.csv = CsvLog(self.out_dir / "log.csv", keep_through=0)
+            self.world.broadcast([*self.model.parameters(), *self.model.buffers()])
             return
         ckpt = load_checkpoint(path)
         check_identity(path, ckpt.get("identity", {}), self.identity)
@@ -358,16 +403,24 @@ class _Run:
             self.scaler.load_state_dict(ckpt["scaler"])
             _set_rng_state(ckpt["rng"])
             self.state = _State(**ckpt["state"])
+            self.row_step, self.row_seconds = self.state.step, self.state.train_seconds
+            if "pending" in ckpt:  # the log row under way when the checkpoint was written
+                pending = ckpt["pending"]
+                self.means.restore(int(pending["n"]), pending["sums"], self.world)
+                self.row_step, self.row_seconds = pending["row_step"], pending["row_seconds"]
         except (KeyError, RuntimeError, TypeError, ValueError) as exc:
             raise CheckpointCorrupt(f"checkpoint {path} does not fit this model/run "
                                     f"({type(exc).__name__}: {exc}): delete it") from exc
         if self.state.step < self.settings.steps:
             self.state.resumes += 1
-        self.csv = CsvLog(self.out_dir / "log.csv", keep_through=self.state.step)
+        if self.world.main:
+            self.csv = CsvLog(self.out_dir / "log.csv", keep_through=self.state.step)
         self._repair_best()
         done = " (already complete)" if self.state.step == self.settings.steps else ""
-        self.log.info("resumed from %s at step %d/%d%s", path, self.state.step,
-                      self.settings.steps, done)
+        if self.world.main:
+            self.log.info("resumed from %s at step %d/%d%s", path, self.state.step,
+                          self.settings.steps, done)
+        self.world.broadcast([*self.model.parameters(), *self.model.buffers()])
 
     def _repair_best(self) -> None:
         """Make ``best.pt`` agree with the checkpoint's best step.
@@ -387,22 +440,36 @@ class _Run:
         if on_disk == best["step"]:
             return
         if best["step"] == self.state.step:
-            self.save_best()
+            self.save_best()  # rank 0 (the others read the same files and agree)
         else:  # the best weights are lost: they cannot be rebuilt from last.pt
             raise CheckpointCorrupt(f"{path} (step {on_disk}) does not hold the best step "
                                     f"{best['step']} of {self.out_dir / 'last.pt'}")
 
     # -- saving
-    def save_last(self) -> None:
+    def pending(self) -> dict[str, Any] | None:
+        """The log row under way (None when a row was just written); every rank calls it
+        (the sums of every rank are gathered)."""
+        if not self.means.n:
+            return None
+        return {"n": self.means.n, "sums": self.means.every_rank(self.world, self.device),
+                "row_step": self.row_step, "row_seconds": self.row_seconds}
+
+    def save_last(self, pending: dict[str, Any] | None = None) -> None:
+        """``last.pt`` (rank 0; the others hold the same weights and states)."""
+        if not self.world.main:
+            return
         st = self.state
         save_checkpoint(self.out_dir / "last.pt", {
             "kind": "last", "identity": self.identity, "settings": self.settings.to_dict(),
             "step": st.step, "model": self.model.state_dict(),
             "optimizer": {g: o.state_dict() for g, o in self.optimizers.items()},
             "scheduler": {g: c.state_dict() for g, c in self.schedulers.items()},
-            "scaler": self.scaler.state_dict(), "rng": _rng_state(), "state": asdict(st)})
+            "scaler": self.scaler.state_dict(), "rng": _rng_state(), "state": asdict(st),
+            **({"pending": pending} if pending is not None else {})})
 
     def save_best(self, metric: str | None = None) -> None:
+        if not self.world.main:
+            return
         best = self.state.best or {"step": self.state.step, "metric": metric, "value": None,
                                    "metrics": {}}
         save_checkpoint(self.out_dir / "best.pt", {
@@ -413,20 +480,26 @@ class _Run:
     def batches(self, start: int) -> Iterator[tuple[int, dict[str, torch.Tensor]]]:
         """(step, CPU batch tensors) for steps ``start .. steps-1``."""
         s, steps = self.settings, range(start, self.settings.steps)
+        rank, world = self.world.rank, self.world.size
         if s.num_workers == 0 or not steps:
             for step in steps:
-                yield step, batch_tensors(self.train_data, step, s, self.want)
+                yield step, batch_tensors(self.train_data, step, s, self.want, rank, world)
             return
-        loader = DataLoader(StepBatches(self.train_data, s, self.want), batch_size=None,
-                            sampler=steps, num_workers=s.num_workers, persistent_workers=True,
-                            pin_memory=self.device.type == "cuda",
+        loader = DataLoader(StepBatches(self.train_data, s, self.want, rank, world),
+                            batch_size=None, sampler=steps, num_workers=s.num_workers,
+                            persistent_workers=True, pin_memory=self.device.type == "cuda",
+                            worker_init_fn=ignore_stop_signals,  # the loop stops, not them
                             generator=torch.Generator().manual_seed(s.seed))  # not global RNG
         yield from zip(steps, loader, strict=True)
 
     def train_step(self, step: int, arrays: dict[str, torch.Tensor]):
         """One optimiser update on the batch of (0-based) ``step``."""
         batch = Batch(**arrays).to(self.device, non_blocking=True)
-        gen = step_generator(self.settings.seed, step, self.device)
+        world = self.world
+        gen = step_generator(self.settings.seed, step, self.device, world.rank, world.size)
+        if world.size > 1:  # per-rank, per-step global RNG; rank 0's buffers (as DDP)
+            torch.manual_seed(rank_seed(self.settings.seed, step, world.rank))
+            world.broadcast(self.model.buffers())
         if not self.multi:
             with autocast(self.device, self.dtype):
                 loss, logs = self.model.training_step(batch, gen)
@@ -457,6 +530,7 @@ class _Run:
         opt = self.optimizers[group]
         opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        self.world.average_gradients(self.group_params[group])
         if self.settings.grad_clip:
             self.scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_([p for grp in opt.param_groups for p in grp["params"]],
@@ -467,10 +541,10 @@ class _Run:
         s, st = self.settings, self.state
         self.session_start = self.seg_start = time.perf_counter()
         self.session_steps, self.elapsed_at_start = st.step, st.elapsed_seconds
-        self.row_step, self.row_seconds = st.step, st.train_seconds
-        means = _Means()
-        with tqdm(total=s.steps, initial=st.step, disable=not s.progress, file=sys.stderr,
-                  unit="step", dynamic_ncols=True, desc=self.identity.get("model")) as bar:
+        means = self.means
+        with tqdm(total=s.steps, initial=st.step, disable=not s.progress or not self.world.main,
+                  file=sys.stderr, unit="step", dynamic_ncols=True,
+                  desc=self.identity.get("model")) as bar:
             for step, arrays in self.batches(st.step):
                 means.add(*self.train_step(step, arrays))
                 st.step = step + 1
@@ -478,6 +552,21 @@ class _Run:
                 self.after_step(means, bar)
                 if self.callback is not None:
                     self.callback(st.step)
+                if st.step < s.steps and self.world.any(stop_requested() is not None,
+                                                        self.device):
+                    self.stop()
+
+    def stop(self) -> None:
+        """Write the resume point and raise :class:`Preempted` (every rank, same step)."""
+        self.pause_clock()
+        self.save_last(self.pending())
+        self.world.barrier()  # last.pt is complete before any rank exits
+        signum = stop_requested()
+        if self.world.main:
+            self.log.warning("stopping on %s after step %d/%d: last.pt written; a rerun "
+                             "resumes there", _signal_name(signum), self.state.step,
+                             self.settings.steps)
+        raise Preempted(self.state.step, signum)
 
     def after_step(self, means: _Means, bar: tqdm) -> None:
         """Validation, log row, checkpoints -- in this order, so that a kill after a
@@ -490,15 +579,18 @@ class _Run:
         if not (row_due or ckpt_due):
             return
         self.pause_clock()
-        row = means.means()
+        main = self.world.main
+        row = self.world.mean(means.means(), self.device)  # the global batch's means
         self.check_finite(row.get("loss"))
-        metrics = self.run_validation() if val_due else {}
+        metrics = self.run_validation() if val_due and main else {}
         improved = self.track_best(metrics)
         if row_due:
-            self.write_row(row, metrics, bar)
+            if main:
+                self.write_row(row, metrics, bar)
             means.reset()
+        pending = self.pending() if ckpt_due else None  # a collective: every rank
         if ckpt_due or improved:
-            self.save_last()
+            self.save_last(pending)
         if improved:
             self.save_best()
         self.seg_start = time.perf_counter()
@@ -586,17 +678,22 @@ class _Run:
             "best_value": best.get("value"), "best_val": best.get("metrics"),
             "final_step": last.get("step"), "final_val": last.get("metrics"),
             "torch_version": str(torch.__version__), "resumed": st.resumes > 0,
-            "resumes": st.resumes})
+            "resumes": st.resumes, "processes": self.world.size})
 
     def finish(self) -> dict[str, Any]:
         if self.state.best is None:  # no validation (or never finite): the final weights
-            if self.val_data is not None:
+            if self.val_data is not None and self.world.main:
                 self.log.warning("no finite validation value: best.pt = the final weights")
             self.save_best(metric=None)
         out = self.summary()
-        with atomic_path(self.out_dir / "summary.json") as tmp:
-            tmp.write_text(json.dumps(out, indent=2, allow_nan=False) + "\n")
+        if self.world.main:
+            with atomic_path(self.out_dir / "summary.json") as tmp:
+                tmp.write_text(json.dumps(out, indent=2, allow_nan=False) + "\n")
         return out
+
+
+def _signal_name(signum: int | None) -> str:
+    return signal.Signals(signum).name if signum else "a signal"
 
 
 def _due(step: int, every: int) -> bool:
@@ -622,7 +719,8 @@ def _json_safe(obj: Any) -> Any:
 def train(model: RestorationModel, train_data: TrainData, val_data: TrainData | None,
           settings: TrainSettings, out_dir: str | os.PathLike, *, identity: Mapping[str, Any],
           log: logging.Logger | None = None,
-          callback: Callable[[int], None] | None = None) -> dict[str, Any]:
+          callback: Callable[[int], None] | None = None,
+          world: World = ALONE) -> dict[str, Any]:
     """Train ``model`` for ``settings.steps`` steps, resuming from ``out_dir/last.pt``.
 
     ``identity``: JSON-able description of what is trained (model name under ``"model"``,
@@ -632,15 +730,20 @@ def train(model: RestorationModel, train_data: TrainData, val_data: TrainData | 
     Seed the model's initialisation yourself (``torch.manual_seed(seed)`` just before
     building it) for reproducible runs. ``val_data``: None or images without ``x`` allowed
     (see :func:`validate`). ``callback(step)``: called after each step's log row and
-    checkpoint (tests kill the process there).
+    checkpoint (tests kill the process there). ``world``: this process's place in a
+    data-parallel training (:func:`simart.train.distributed.launch`; default alone).
+
+    SIGUSR1 / SIGTERM during the run stop it cleanly after the current step: ``last.pt``
+    is written and :class:`Preempted` raised (a rerun resumes there).
 
     Writes ``out_dir``: ``last.pt``, ``best.pt``, ``log.csv``, ``summary.json``; returns the
     summary dict. Global torch flags (threads, deterministic algorithms) are restored after.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    run = _Run(model, train_data, val_data, settings, out, identity, log or LOG, callback)
-    with torch_state(settings, run.device):
+    run = _Run(model, train_data, val_data, settings, out, identity, log or LOG, callback,
+               world)
+    with stop_on_signals(), torch_state(settings, run.device):
         run.setup()
         run.resume()
         run.loop()

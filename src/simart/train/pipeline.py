@@ -28,6 +28,7 @@ import torch
 
 from simart.io import atomic_path
 from simart.provenance import code_version
+from simart.train.distributed import World, launch
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,18 @@ def train_model(
     cfg=None,
     callback=None,
     unpaired: Mapping[str, tuple[Sequence[str | os.PathLike], str]] | None = None,
+    processes: int = 1,
 ) -> dict[str, Any]:
     """Train ``model`` on ``dataset``; write ``out_dir``/{best.pt, log.csv, summary.json}
     (checkpoints and the running log live in ``out_dir/work``).
+
+    ``processes``: data-parallel training in that many processes (config ``train.gpus``:
+    one per GPU, or CPU processes without CUDA; :mod:`simart.train.distributed`), the
+    global batch being ``batch_size`` whatever their number. A checkpoint of one number
+    resumes on another; the identity does not include it (``summary.json`` records it).
+    SIGUSR1 / SIGTERM stop the training after its current step with ``work/last.pt``
+    written: :class:`simart.train.distributed.Preempted` is raised (the rule's script
+    exits with ``EXIT_PREEMPTED`` and Snakemake's retry resumes).
 
     ``settings``: keys of :class:`simart.train.loop.TrainSettings` (``seed`` is set here
     from ``seed``, dataset and model). ``cfg``: the validated config (Noise2Noise pairs of
@@ -84,17 +94,43 @@ def train_model(
     paths, "degraded" | "clean")}``, the pools of the unpaired batch fields (GANs, domain
     adaptation; simart.data.datasets.MODEL_UNPAIRED).
     """
+    from simart.models import MODEL_REGISTRY
+
+    if model not in MODEL_REGISTRY:
+        raise ValueError(f"unknown learned model {model!r}; available: {sorted(MODEL_REGISTRY)}")
+    if "batch_size" in settings:  # refused before any process starts
+        World(0, processes).check_batch(int(settings["batch_size"]))
+    args = {"model": model, "dataset": dataset, "subsets": list(subsets),
+            "train_shards": list(train_shards), "val_shards": list(val_shards),
+            "settings": dict(settings), "hparams": dict(hparams), "out_dir": out_dir,
+            "seed": seed, "cfg": cfg, "callback": callback, "unpaired": unpaired}
+    summary = launch(_train, processes, device=str(settings.get("device", "auto")),
+                     kwargs=args)
+    publish(Path(out_dir) / "work", out_dir)
+    return summary
+
+
+def _train(world: World, model: str, dataset: str, subsets: Sequence[str],
+           train_shards: Sequence[str | os.PathLike], val_shards: Sequence[str | os.PathLike],
+           settings: Mapping[str, Any], hparams: Mapping[str, Any], out_dir: str | os.PathLike,
+           *, seed: int, cfg, callback, unpaired) -> dict[str, Any]:
+    """One process of :func:`train_model` (``world``: its rank among ``world.size``)."""
     from simart.models import MODEL_REGISTRY, build_model
     from simart.train.loop import TrainSettings, train
     from simart.train.shard_data import ShardTrainData
 
-    if model not in MODEL_REGISTRY:
-        raise ValueError(f"unknown learned model {model!r}; available: {sorted(MODEL_REGISTRY)}")
+    if not world.main:  # rank 0 builds first (it writes what the data keeps on disk)
+        world.barrier()
     want = ("y", *MODEL_REGISTRY[model].needs)
     train_data = ShardTrainData(dataset, train_shards, subsets, cfg=cfg, want=want,
-                                unpaired=dict(unpaired or {}))
+                                unpaired=dict(unpaired or {}),
+                                # Noise2Noise pairs drawn once, kept beside work/ for resumes
+                                pair_dir=Path(out_dir) / "n2n_pairs",
+                                workers=int(settings.get("num_workers", 0)))
     val_data = ShardTrainData(dataset, val_shards, subsets, cfg=cfg, want=("y", "x"))
-    if unpaired:
+    if world.main:
+        world.barrier()
+    if unpaired and world.main:
         log.info("unpaired pools: %s", {f: len(p) for f, (p, _) in unpaired.items()})
     s = dict(settings)
     s["seed"] = training_seed(seed, dataset, model)
@@ -107,24 +143,28 @@ def train_model(
     net = fresh_model()
     identity = model_identity(model, net.hparams, dataset, subsets, train_data.signature(),
                               val_data.signature(), code_version(__file__))
-    log.info("training %s on %s (%d train / %d val images, subsets %s) for %d steps",
-             model, dataset, len(train_data), len(val_data), list(subsets), ts.steps)
+    if world.main:
+        log.info("training %s on %s (%d train / %d val images, subsets %s) for %d steps%s",
+                 model, dataset, len(train_data), len(val_data), list(subsets), ts.steps,
+                 f" in {world.size} processes" if world.size > 1 else "")
     kwargs = {"callback": callback} if callback is not None else {}
     from simart.train.checkpoint import CheckpointCorrupt, CheckpointMismatch
 
     work = Path(out_dir) / "work"
     try:
-        summary = train(net, train_data, val_data, ts, work, identity=identity, log=log,
-                        **kwargs)
+        return train(net, train_data, val_data, ts, work, identity=identity, log=log,
+                     world=world, **kwargs)
     except (CheckpointMismatch, CheckpointCorrupt) as exc:
         # never reuse a resume point of other data, hyper-parameters, settings or code
-        log.warning("not resuming: %s. Starting this training over (the old working "
-                    "folder %s is removed)", exc, work)
-        shutil.rmtree(work)
-        summary = train(fresh_model(), train_data, val_data, ts, work, identity=identity,
-                        log=log, **kwargs)
-    publish(work, out_dir)
-    return summary
+        # (every rank read the same files and raised the same)
+        world.barrier()
+        if world.main:
+            log.warning("not resuming: %s. Starting this training over (the old working "
+                        "folder %s is removed)", exc, work)
+            shutil.rmtree(work)
+        world.barrier()
+        return train(fresh_model(), train_data, val_data, ts, work, identity=identity,
+                     log=log, world=world, **kwargs)
 
 
 def publish(work: Path, out_dir: str | os.PathLike) -> None:

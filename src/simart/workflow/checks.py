@@ -139,7 +139,7 @@ def check_config_yaml(path: str | os.PathLike = "config.yaml") -> None:
 
 #: complete presets shipped with the workflow: given with --configfile they replace
 #: config.yaml (profiles/slurm does it); merged over it, the embedded run's settings leak in
-PRESET_FILES = ("configs/paper.yaml",)
+PRESET_FILES = ("configs/paper.yaml", "configs/workstation.yaml")
 
 
 def check_presets(configfiles: Sequence[str | os.PathLike], replace: bool, basedir: str) -> None:

@@ -292,6 +292,8 @@ class Plan:
                 kw["net_model"] = net
             if sampling:
                 kw["sampling"] = sampling
+            if not cfg.evaluate.inference.is_default():  # (absent: params as before it)
+                kw["inference"] = cfg.evaluate.inference.model_dump()
             return kw
         return {}
 

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = list(FIGURES.values())
 
 
-@pytest.fixture(scope="module", params=["config.yaml", ".ci/ci.yaml", "configs/paper.yaml"])
+@pytest.fixture(scope="module", params=["config.yaml", ".ci/ci.yaml", "configs/paper.yaml",
+                                              "configs/workstation.yaml"])
 def raw_plan(request):
     raw = yaml.safe_load((ROOT / request.param).read_text())
     return raw, FigurePlan(validate_config(raw))

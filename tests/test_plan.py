@@ -221,3 +221,24 @@ def test_the_paper_preset_without_replace_is_refused_before_any_job(tmp_path):
          str(ROOT / "Snakefile")], capture_output=True, text=True, cwd=ROOT, check=False)
     assert res.returncode == 1, res.stderr[-2000:]
     assert "complete preset" in res.stderr and "--replace-workflow-config" in res.stderr
+
+
+@pytest.mark.parametrize("preset", ["configs/paper.yaml", "configs/workstation.yaml"])
+def test_every_preset_plans_every_rule_family(preset, tmp_path):
+    """Snakemake plans each complete preset alone (as its command runs it) with a job of every
+    rule family: simulation, physics datasets, training, both prediction rules, scoring,
+    statistics, every figure and table, the report (no leak of the embedded variants)."""
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "2",
+         "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"),
+         "--configfile", preset, "--replace-workflow-config"],
+        capture_output=True, text=True, cwd=ROOT, check=False, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    planned = {line.split()[0] for line in res.stdout.splitlines()
+               if len(line.split()) == 2 and line.split()[1].isdigit()}
+    from simart.specs.figures import FIGURES
+
+    need = {"simulate_shard", "stem_lattice_shard", "stm_cu111_shard", "lm_shard",
+            "train_model", "predict_shard", "predict_shard_cpu", "score_shard",
+            "metrics_cell", "aggregate_metrics", "stats", *FIGURES}
+    assert need <= planned, sorted(need - planned)

@@ -150,3 +150,22 @@ def test_ci_training_config_trains_on_two_processes():
     base = yaml.safe_load((ROOT / "tests/data/slurm_ci.yaml").read_text())
     train = yaml.safe_load((ROOT / "tests/data/slurm_ci_train.yaml").read_text())
     assert {k: v for k, v in train.items() if k != "train"} == base  # the same shards
+
+
+@pytest.mark.parametrize("rule", ["predict_shard", "predict_shard_cpu"])
+def test_prediction_jobs_are_signalled_before_the_limit_but_not_at_their_start(rule):
+    """Both prediction rules get SIGTERM (as train_model) early enough to finish a batch and
+    write their resume file, yet after the shortest time limit a job can have (the 10-minute
+    floor of resources.py: a lead as long as the limit would signal the job at its start)."""
+    from snakemake_executor_plugin_slurm.validation import get_forbidden_slurm_options
+
+    from simart.workflow import resources
+
+    placed = PROFILE["set-resources"][rule]
+    extra = placed["slurm_extra"].strip("'\"")
+    m = re.fullmatch(r"--signal=TERM@(\d+)", extra)
+    assert m and 120 <= int(m.group(1)) <= resources.FLOOR_MIN * 60 - 120, extra
+    forbidden = [name for pattern, name in get_forbidden_slurm_options().items()
+                 if re.search(pattern, extra)]
+    assert not forbidden, forbidden
+    assert rule == "predict_shard" or not {"gpu", "gpu_model", "slurm_partition"} & set(placed)

@@ -10,7 +10,9 @@ learned model is loaded once per job and the pipeline has a fraction of the jobs
    the image's parameters, ``status`` (``ok`` / ``missing``), ``missing_reason`` and
    ``seconds``. A model that cannot run on a modality (e.g. Richardson-Lucy with the signed
    TEM CTF) is not silently dropped: its rows are kept with ``status = "missing"`` and the
-   reason.
+   reason. The job keeps a resume point beside its predictions
+   (:mod:`simart.evaluation.resume`): killed at a time limit, its retry continues from the
+   last saved batch (image, for the classical rows) instead of starting over.
 2. :func:`score_shards` adds one column per metric (:data:`simart.metrics.METRICS`) and its
    ``<metric>_reason`` (empty where the value was computed; why not, where it is NaN:
    model missing, metric unavailable — e.g. LPIPS backbone absent, images smaller than
@@ -27,6 +29,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,6 +37,9 @@ import pandas as pd
 from simart.data.shards import write_images_h5
 from simart.io import atomic_path
 from simart.provenance import file_sha256, read_table, rebuild_hint, shard_fingerprint
+
+if TYPE_CHECKING:
+    from simart.evaluation.resume import Progress, ResumePoint
 
 PROVENANCE_COLUMNS = ("shard_fingerprint", "weights_sha256")
 
@@ -55,6 +61,7 @@ def _predict_one(
     weights: str | os.PathLike | None = None,
     model_kwargs: dict | None = None,
     seed: int = 0,
+    resume: ResumePoint | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
     """Restore every image of one test shard with ``model``: (run table, predictions).
 
@@ -65,7 +72,8 @@ def _predict_one(
     Learned ``model_kwargs`` may also hold ``sampling`` (``set_sampling`` options) and
     ``net_model`` (the trained model an evaluation variant samples from); sampling models
     draw from :func:`simart.evaluation.learned.prediction_generator` (``seed``).
-    Returns (run table, predictions, extra outputs by name).
+    ``resume``: the job's resume point (the subset's images done before are kept; it is
+    saved after batches). Returns (run table, predictions, extra outputs by name).
     """
     from simart.config import LEARNED_MODELS
     from simart.data.shards import Shard
@@ -77,7 +85,16 @@ def _predict_one(
     subset = subset or modality
     extras: dict[str, np.ndarray] = {}
     kwargs = dict(model_kwargs or {})
-    if model in LEARNED_MODELS or "net_model" in kwargs:
+    learned = model in LEARNED_MODELS or "net_model" in kwargs
+    progress = after = None
+    if resume is not None:
+        progress = resume.start(subset, len(degraded), degraded.shape[1:],
+                                np.float32 if learned else degraded.dtype)
+        after = resume.after_batch
+    if progress is not None and progress.complete:  # done before the job was stopped
+        preds, seconds, extras = progress.preds, progress.seconds, progress.extras
+        status, reason = progress.status, progress.reason
+    elif learned:
         from simart.evaluation.learned import (
             predict_learned,
             prediction_generator,
@@ -101,11 +118,12 @@ def _predict_one(
             kwargs["gen"] = prediction_generator(seed, dataset, model, subset,
                                                  Path(shard_path).stem, dev)
         preds, seconds, extras = predict_learned(weights, model, dataset, subset, degraded,
-                                                 **kwargs)
+                                                 progress=progress, after_batch=after, **kwargs)
         status, reason = ["ok"] * len(preds), [""] * len(preds)
     else:
         preds, status, reason, seconds = _restore_classical(degraded, params, model, dataset,
-                                                            modality, model_kwargs)
+                                                            modality, model_kwargs,
+                                                            progress=progress, after_image=after)
     table = params.drop(columns=["dataset"], errors="ignore")
     table.insert(0, "dataset", dataset)
     table["modality"] = subset
@@ -129,31 +147,71 @@ def predict_shards(
     weights: Mapping[str, str | os.PathLike | None] | None = None,
     model_kwargs: dict | None = None,
     seed: int = 0,
+    resume_every_minutes: float | None = None,
+    resume_every_batches: int = 0,
 ) -> pd.DataFrame:
     """:func:`_predict_one` for one test shard of each subset (``{subset: shard path}``):
     one predictions file (``prediction/{subset}``, and ``{name}/{subset}`` for each extra
     output such as uncertainty maps) and one run table for all of them.
-    ``weights``: ``{subset: best.pt of the model that restores it}`` (learned models)."""
+    ``weights``: ``{subset: best.pt of the model that restores it}`` (learned models).
+
+    Resumable (:mod:`simart.evaluation.resume`): the resume point ``{pred_path stem}.resume.h5``
+    is saved every ``resume_every_minutes`` (None: the default of
+    ``evaluate.inference.resume_every_minutes``; 0: not on a schedule) or every
+    ``resume_every_batches`` batches (0: not) and on SIGTERM / SIGUSR1, which then raise
+    :class:`~simart.evaluation.resume.PredictionPreempted` after the current batch; a rerun
+    continues from it; it is deleted once the outputs are written."""
+    from simart.evaluation.resume import ResumePoint, made_from, resume_path
+    from simart.specs.inference import RESUME_EVERY_MINUTES
+    from simart.train.distributed import stop_on_signals
+
+    weights = dict(weights or {})
+    resume = ResumePoint(
+        resume_path(pred_path),
+        lambda: made_from(model, dataset, shard_paths, weights, model_kwargs, seed,
+                          _device_type(model, model_kwargs)),
+        list(shard_paths), every_batches=resume_every_batches,
+        every_minutes=RESUME_EVERY_MINUTES if resume_every_minutes is None
+        else resume_every_minutes)
     preds, tables = {}, []
-    for subset, path in shard_paths.items():
-        table, pred, extras = _predict_one(path, model, dataset=dataset, subset=subset,
-                                           weights=(weights or {}).get(subset),
-                                           model_kwargs=model_kwargs, seed=seed)
-        preds[f"prediction/{subset}"] = pred
-        for name, arr in extras.items():
-            preds[f"{name}/{subset}"] = arr
-        tables.append(table)
+    with stop_on_signals():
+        for subset, path in shard_paths.items():
+            table, pred, extras = _predict_one(path, model, dataset=dataset, subset=subset,
+                                               weights=weights.get(subset),
+                                               model_kwargs=model_kwargs, seed=seed,
+                                               resume=resume)
+            preds[f"prediction/{subset}"] = pred
+            for name, arr in extras.items():
+                preds[f"{name}/{subset}"] = arr
+            tables.append(table)
     table = pd.concat(tables, ignore_index=True)
     write_images_h5(pred_path, preds, {"model": model, "dataset": dataset,
                                        "subsets": list(shard_paths),
                                        "source_shards": [str(p) for p in shard_paths.values()]})
     with atomic_path(table_path) as tmp:
         table.to_parquet(tmp, index=False)
+    resume.remove()
     return table
 
 
+def _device_type(model: str, model_kwargs: Mapping | None) -> str | None:
+    """The device type a learned row predicts on (its generator's kind), else None."""
+    from simart.config import LEARNED_MODELS
+
+    kwargs = model_kwargs or {}
+    if model not in LEARNED_MODELS and "net_model" not in kwargs:
+        return None
+    from simart.evaluation.learned import resolve_device
+
+    return resolve_device(kwargs.get("device", "auto")).type
+
+
 def _restore_classical(degraded: np.ndarray, params: pd.DataFrame, model: str, dataset: str,
-                       modality: str, model_kwargs: dict | None):
+                       modality: str, model_kwargs: dict | None,
+                       progress: Progress | None = None, after_image=None):
+    """Image by image, from ``progress.done`` on (``after_image`` after each one: the
+    resume point's :meth:`~simart.evaluation.resume.ResumePoint.after_batch`)."""
+    from simart.evaluation.resume import Progress
     from simart.restore.classical import CLASSICAL_MODELS, NotApplicableError
     from simart.specs.models import model_applies
 
@@ -163,22 +221,23 @@ def _restore_classical(degraded: np.ndarray, params: pd.DataFrame, model: str, d
         raise ValueError(f"model {model!r} needs the SIMART operators' parameters; "
                          f"it does not run on dataset {dataset!r}")
     restore = CLASSICAL_MODELS[model]
-    preds = np.full_like(degraded, np.nan)
-    status, reason, seconds = [], [], []
-    for i, row in enumerate(params.to_dict("records")):
+    progress = progress or Progress.start(len(degraded), degraded.shape[1:], degraded.dtype)
+    rows = params.to_dict("records")
+    for i in range(progress.done, len(rows)):
         t0 = time.perf_counter()
         try:
             if dataset != "simart":  # the noisy input of a physics dataset
-                preds[i] = degraded[i]
+                out = degraded[i]
             else:
-                preds[i] = restore(degraded[i], modality, row, **(model_kwargs or {}))
-            status.append("ok")
-            reason.append("")
+                out = restore(degraded[i], modality, rows[i], **(model_kwargs or {}))
+            status, reason = "ok", ""
         except NotApplicableError as exc:
-            status.append("missing")
-            reason.append(str(exc))
-        seconds.append(time.perf_counter() - t0)
-    return preds, status, reason, seconds
+            out, status, reason = None, "missing", str(exc)
+        progress.add(None if out is None else np.asarray(out)[None],
+                     [time.perf_counter() - t0], status=[status], reason=[reason])
+        if after_image is not None:
+            after_image()
+    return progress.preds, progress.status, progress.reason, progress.seconds
 
 
 def score_images(

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
 import torch
 
+from simart.evaluation.resume import Progress
 from simart.models.base import RestorationModel, run_predict
 from simart.physics.dataset_ops import stack_params
 from simart.specs.inference import AUTO_BATCH_START, InferenceSettings
@@ -66,6 +67,8 @@ def predict_learned(weights: str | os.PathLike, model: str, dataset: str, subset
                     params: list[dict] | None = None, gen: torch.Generator | None = None,
                     sampling: dict | None = None, net_model: str | None = None,
                     inference: Mapping[str, Any] | None = None,
+                    progress: Progress | None = None,
+                    after_batch: Callable[[], None] | None = None,
                     ) -> tuple[np.ndarray, list[float], dict[str, np.ndarray]]:
     """Predictions (N, H, W) float32 of ``degraded``, the seconds per image and the extra
     outputs (name -> (N, H, W)) of models that have some (uncertainty maps ...).
@@ -77,6 +80,10 @@ def predict_learned(weights: str | os.PathLike, model: str, dataset: str, subset
     ``batch_size``: the configured (training) batch size; ``inference``: config
     ``evaluate.inference`` (:class:`simart.specs.inference.InferenceSettings`: bf16,
     channels-last, compile, batch size -- CUDA only; the CPU path ignores it).
+    ``progress``: the images done before (a job's resume point,
+    :mod:`simart.evaluation.resume`): prediction continues with the next batch, at the
+    batch size and from the generator state it saved; ``after_batch``: called after each
+    batch (saves the resume point when due, stops on a signal).
     """
     settings = inference_settings(inference)
     dev = resolve_device(device)
@@ -85,11 +92,14 @@ def predict_learned(weights: str | os.PathLike, model: str, dataset: str, subset
     subsets = list(identity.get("subsets", []))
     sub_id = subsets.index(subset) if subset in subsets else 0
     run = _Predictor(net, dev, settings, degraded, params, sub_id)
-    bs = run.batch_size(batch_size)
-    if dev.type == "cuda":
-        LOG.info("%s: predicting %d images in batches of %d (%s)", model, len(degraded), bs,
-                 settings)
-    return run.all(bs, gen)
+    progress = progress or Progress.start(len(degraded), degraded.shape[1:], np.float32)
+    if gen is not None and progress.gen_state is not None:
+        gen.set_state(torch.from_numpy(progress.gen_state))
+    bs = run.batch_size(batch_size, progress.batch_size)
+    if dev.type == "cuda" or progress.done:
+        LOG.info("%s: predicting %d images in batches of %d from image %d (%s)", model,
+                 len(degraded), bs, progress.done, settings)
+    return run.all(bs, gen, progress, after_batch)
 
 
 def inference_settings(inference: Mapping[str, Any] | None) -> InferenceSettings:
@@ -155,12 +165,13 @@ class _Predictor:
         with torch.no_grad(), _autocast(self.dev, self.dtype):
             return run_predict(self.net, y, sub, params=p, gen=gen)
 
-    def batch_size(self, default: int) -> int:
+    def batch_size(self, default: int, resumed: int | None = None) -> int:
         """The batch size (see :class:`~simart.specs.inference.InferenceSettings`): on CUDA
         with ``auto`` the largest that runs a warm-up batch without running out of
         memory; a warm-up also runs when compiling (its time is then not in the
-        per-image seconds). CPU: the configured size, ``auto`` = ``default``."""
-        want = self.settings.batch_size
+        per-image seconds). CPU: the configured size, ``auto`` = ``default``.
+        ``resumed``: the size a resumed job ran with (its batches continue at that size)."""
+        want = resumed or self.settings.batch_size
         if want is None or (want == "auto" and not self.cuda):
             want = default
         if not self.cuda or (want != "auto" and not self.settings.compile):
@@ -198,16 +209,15 @@ class _Predictor:
             if cheap:
                 self.net.set_sampling(**saved)
 
-    def all(self, bs: int, gen: torch.Generator | None
+    def all(self, bs: int, gen: torch.Generator | None, progress: Progress,
+            after_batch: Callable[[], None] | None = None
             ) -> tuple[np.ndarray, list[float], dict[str, np.ndarray]]:
-        """Every image in batches of ``bs`` (halved, with the generator rewound, where a
-        CUDA batch still runs out of memory)."""
-        n_img = len(self.degraded)
-        preds = np.empty_like(self.degraded, dtype=np.float32)
-        extras: dict[str, np.ndarray] = {}
-        seconds: list[float] = []
-        b0 = 0
-        while b0 < n_img:
+        """Every image from ``progress.done`` on, in batches of ``bs`` (halved, with the
+        generator rewound, where a CUDA batch still runs out of memory), into
+        ``progress``; ``after_batch`` after each batch."""
+        progress.gen = gen
+        while not progress.complete:
+            b0 = progress.done
             state = gen.get_state() if (self.cuda and gen is not None) else None
             t0 = time.perf_counter()
             try:
@@ -225,13 +235,12 @@ class _Predictor:
                 continue
             dt = time.perf_counter() - t0
             k = len(out)
-            preds[b0:b0 + k] = out.float()[:, 0].cpu().numpy()
-            for name, arr in more.items():
-                extras.setdefault(name, np.empty_like(preds))[b0:b0 + k] = (
-                    arr.float()[:, 0].cpu().numpy())
-            seconds += [dt / k] * k
-            b0 += k
-        return preds, seconds, extras
+            progress.batch_size = bs
+            progress.add(out.float()[:, 0].cpu().numpy(), [dt / k] * k,
+                         {name: arr.float()[:, 0].cpu().numpy() for name, arr in more.items()})
+            if after_batch is not None:
+                after_batch()
+        return progress.preds, progress.seconds, progress.extras
 
 
 def _autocast(device: torch.device, dtype: torch.dtype | None):

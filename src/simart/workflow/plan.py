@@ -293,7 +293,7 @@ class Plan:
             if sampling:
                 kw["sampling"] = sampling
             if not cfg.evaluate.inference.is_default():  # (absent: params as before it)
-                kw["inference"] = cfg.evaluate.inference.model_dump()
+                kw["inference"] = cfg.evaluate.inference.output_settings()
             return kw
         return {}
 

@@ -21,7 +21,7 @@ def paper() -> dict:
 
 def test_embedded_default_config_is_valid():
     cfg = validate_config(load("config.yaml"))
-    assert cfg.image_size == 128
+    assert cfg.image_size == 64
 
 
 def test_paper_config_is_exactly_one_million_images_in_1000_shards():

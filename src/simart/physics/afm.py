@@ -35,7 +35,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from simart.physics._afm_kernels import dilate_padded, dilate_padded_arg
 from simart.physics.common import check_image, param_array
 from simart.physics.operators import Operator
 
@@ -164,6 +163,10 @@ def _range(x: np.ndarray | Tensor) -> float:
 
 def _dilate_np(x: np.ndarray, k: np.ndarray, with_arg: bool = False):
     """Numba dilation of one (H, W) image (float32 or float64)."""
+    # imported here: numba takes ~0.5 s to import, which every job that only imports the
+    # physics package (scoring, the other modalities) would pay
+    from simart.physics._afm_kernels import dilate_padded, dilate_padded_arg
+
     x = np.ascontiguousarray(x)
     dy, dx, kv, ry, rx = _winning_taps(k, x.dtype, _range(x))
     xp = np.pad(x, ((ry, ry), (rx, rx)), mode="symmetric")

@@ -38,13 +38,13 @@ rule stats:
         f"{R}/benchmarks/stats.tsv"
     params:
         code=code("stats.py"),  # the library code it runs
-        metrics=list(CFG.stats.metrics or METRICS),
+        metrics=CFG.stats_metrics(),
         reference=CFG.stats.reference_model,
         all_pairs=CFG.stats.pairs == "all",
         n_bootstrap=CFG.stats.n_bootstrap,
         ci_level=CFG.stats.ci_level,
         seed=CFG.seed,
     resources:
-        **stats_job(cell_rows(PLAN), len(CFG.stats.metrics or METRICS), CFG.stats.n_bootstrap),
+        **stats_job(cell_rows(PLAN), len(CFG.stats_metrics()), CFG.stats.n_bootstrap),
     script:
         "../workflow_scripts/stats.py"

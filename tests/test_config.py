@@ -181,3 +181,17 @@ def test_workstation_preset_is_complete_like_the_paper_preset():
     assert ws.evaluate.cross_modal == pap.evaluate.cross_modal
     assert all(getattr(ws, d).enabled for d in ("stem_lattice", "stm_cu111", "lm"))
     assert ws.image_size == 256 and ws.train.hparams_preset == "paper"
+
+
+def test_stats_metrics_are_those_of_stats_metrics_that_are_evaluated():
+    """An override that evaluates fewer metrics (over config.yaml's 5 stats metrics) tests the
+    ones it has; none of them evaluated is refused naming both keys."""
+    raw = load("config.yaml")
+    raw["evaluate"] = {**raw["evaluate"], "metrics": ["psnr", "ssim", "mae"]}
+    cfg = validate_config(raw)
+    assert cfg.stats_metrics() == ["psnr", "ssim"]
+    raw["stats"] = {**raw["stats"], "metrics": None}
+    assert validate_config(raw).stats_metrics() == ["psnr", "ssim", "mae"]
+    raw["stats"] = {**raw["stats"], "metrics": ["epi_corr"]}
+    with pytest.raises(ConfigError, match="'stats.metrics'.*none of them is in evaluate.metrics"):
+        validate_config(raw)

@@ -471,10 +471,19 @@ class Config(Strict):
             raise ConfigError(
                 f"config key 'stats.reference_model' = {self.stats.reference_model!r} is not one "
                 f"of the evaluated models evaluate.models = {list(self.evaluate.models)}")
-        extra = sorted(set(self.stats.metrics or []) - set(self.evaluate.metrics))
-        if extra:
-            raise ConfigError(f"config key 'stats.metrics': {extra} not in evaluate.metrics")
+        if self.stats.metrics is not None and not self.stats_metrics():
+            raise ConfigError(
+                f"config key 'stats.metrics' = {self.stats.metrics}: none of them is in "
+                f"evaluate.metrics = {list(self.evaluate.metrics)}; null = every evaluated metric")
         return self
+
+    def stats_metrics(self) -> list[str]:
+        """The metrics rule stats tests: ``stats.metrics`` (registered names) among those
+        evaluated -- a config that evaluates fewer metrics (an override of evaluate.metrics
+        over config.yaml) tests the ones it has --, or every evaluated metric when null."""
+        if self.stats.metrics is None:
+            return list(self.evaluate.metrics)
+        return [m for m in self.stats.metrics if m in self.evaluate.metrics]
 
 
 def _check_spec(key: str, spec: Any) -> None:

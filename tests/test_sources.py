@@ -361,3 +361,18 @@ def test_render_source_is_deterministic_and_survives_parquet(tmp_path, user_dir)
     assert np.array_equal(render_source(row, 48), expect)
     with pytest.raises(ValueError, match="origin"):
         render_source({"origin": "web", "name": "x", "source_seed": 1, "source_id": 0}, 48)
+
+
+def test_vendor_tiff_with_a_preview_page_is_a_source():
+    """Olympus SIS writes a JPEG preview page before the data page: the data is used."""
+    from pathlib import Path
+
+    from simart.simulate.sources import load_user_image
+
+    sis = (Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real-formats"
+           / "olympus_SIS.tif")
+    if not sis.is_file():
+        pytest.skip(f"{sis} absent: the real instrument files live in ../shared beside the "
+                    "checkout")
+    img = load_user_image(sis, 48)
+    assert img.shape == (48, 48) and img.min() == 0.0 and img.max() == 1.0

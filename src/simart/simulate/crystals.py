@@ -1,30 +1,69 @@
-"""Crystals from CIF files: reading (ASE's CIF parser), partial occupancies, zone-axis projection.
+"""Crystals from CIF files: reading (pymatgen), partial occupancies, conventional cell,
+zone-axis projection.
 
-Reading (:func:`read_cif`). ASE's CIF tokenizer (``ase.io.cif.parse_cif``) gives the data
-block; the asymmetric unit (element, fractional or Cartesian position, occupancy) is taken
-from the ``_atom_site_*`` loop and expanded by the space group's operations
-(``ase.spacegroup.Spacegroup``: from ``_space_group_symop_operation_xyz`` /
-``_symmetry_equiv_pos_as_xyz`` when listed, else the number or Hermann-Mauguin symbol,
-else P1), one asymmetric row at a time so that species sharing a site (partial
-occupancies, e.g. Ga 0.7 / Al 0.3 in AlGaN) are all kept, each with its occupancy. Every
-problem raises :class:`CIFError` naming the file and what is wrong (missing cell or atom
-loop, a non-numeric or out-of-range value, an unknown element, a site whose occupancies
-add up to more than 1, an unreadable space group).
+Reading (:func:`read_cif`), with pymatgen (imported on first use, not with this module):
+
+* ``CifParser`` tokenises the file (coordinates kept as written: ``frac_tolerance=0``) and
+  gives the data block; tags are matched case-insensitively, ``.`` read as ``_`` (the
+  CIF2 / mmCIF spelling). The asymmetric unit (element, fractional or Cartesian position,
+  occupancy) is taken from the ``_atom_site_*`` loop and checked here, value by value.
+* Symmetry operations: ``_space_group_symop_operation_xyz`` / ``_symmetry_equiv_pos_as_xyz``
+  when listed (pymatgen's ``SymmOp.from_xyz_str``, each checked to be a rotation with
+  determinant +-1), else ``CifParser.get_symops`` from the Hermann-Mauguin symbol
+  (including the non-standard settings of its COD table) or the IT number, else P1 (a
+  symbol or number pymatgen does not know is an error, not P1). Building a group from its
+  symbol takes pymatgen ~0.5 s for a cubic group (kept per process); files that list their
+  operations (the shipped ones; ICSD, COD, Materials Project, ASE, VESTA files) skip it.
+  Each asymmetric row is expanded on its own (its orbit: images closer than 1e-3 of the
+  cell merged, as ASE's ``Spacegroup.equivalent_sites`` does, then sorted by x, y, z so
+  that the order of the operations does not matter), rows in the CIF's order, so that
+  species sharing a site (partial occupancies, e.g. Ga 0.7 / Al 0.3 in AlGaN) are all kept,
+  each with its occupancy.
+  ``CifParser.parse_structures`` is not what builds the atoms: it ignores Cartesian
+  coordinates, sorts the sites by species (the atom order fixes the order of the projected
+  columns, hence which column each random defect draw of :mod:`stem_lattice` hits, so
+  sorting would change the images of the shipped CIFs), rescales over-full sites instead of
+  refusing them and skips rows it cannot read. ``tests/test_sim_crystals.py`` checks that
+  the atoms read here are those of ``parse_structures`` and of ASE for every shipped CIF.
+* Conventional cell: when the CIF's cell is smaller than the conventional cell of its
+  space group, i.e. a primitive cell of a centred lattice (a 60 deg fcc cell, a 109.5 deg
+  bcc cell, a rhombohedral cell, as Materials Project's primitive files give them), the
+  crystal is ``SpacegroupAnalyzer(...).get_conventional_standard_structure()`` (positions
+  symmetrised within :data:`SYMPREC_A`), because zone axes ``[uvw]`` are quoted in the
+  conventional cell. Otherwise the CIF's own cell, origin and atom order are kept: the
+  axes of a file keep the meaning its author gave them, in non-standard settings too
+  (P2_1/n, Pbnm). A cell with orthogonal axes or hexagonal axes (90/90/120 deg) is taken
+  as given without the analysis (spglib needs ~8 ms per cubic cell and the Snakemake
+  planning reads every configured CIF); all shipped cells have such axes and read exactly
+  as with the former ASE reader. A rhombohedral crystal given in its one-formula-unit
+  pseudo-cubic cell (angles near, not at, 90 deg) is converted to hexagonal axes.
+  ``Crystal.meta["cell"]`` says which cell was used; :attr:`Crystal.space_group` gives
+  the analysis of any crystal on demand.
+
+Every problem raises :class:`CIFError` naming the file and what is wrong (missing cell
+or atom loop, a non-numeric or out-of-range value, an unknown element, a site whose
+occupancies add up to more than 1, an unreadable space group or symmetry operation).
+
+ASE is no longer imported here. It writes the shipped files (``cif/write_cifs.py``:
+``ase.spacegroup.crystal`` + ``ase.io.write``) and is the second, independent reader of
+the tests. The planning reads CIFs in every Snakemake start: importing ``ase.io.cif``
+(``ase.io`` loads all of ASE's formats) besides pymatgen would add its ~0.3 s there.
 
 Projection (:func:`project`). For a zone axis ``[uvw]`` (a direct-lattice direction of the
-CIF's cell, ``t = u a + v b + w c``), two integer lattice vectors ``b1, b2`` complete
-``t`` to a unimodular basis, so the crystal is periodic along the beam with repeat
-``|t|`` and its projection is a 2D crystal with cell ``P(b1), P(b2)`` (the components
-perpendicular to ``t``; Gauss-reduced). Atoms whose projections coincide (within
-``tol_nm``) form one column; a column keeps its atoms' (Z, occupancy) per repeat, so its
-HAADF weight per repeat is ``sum occ * Z^n`` for any exponent ``n``.
+crystal's cell, ``t = u a + v b + w c``: ``uvw @ cell``, what pymatgen's
+``Lattice.get_cartesian_coords(uvw)`` gives; kept in numpy as :func:`project` runs in
+every render job), two integer lattice vectors ``b1, b2`` complete ``t`` to a unimodular
+basis, so the crystal is periodic along the beam with repeat ``|t|`` and its projection is
+a 2D crystal with cell ``P(b1), P(b2)`` (the components perpendicular to ``t``;
+Gauss-reduced). Atoms whose projections coincide (within ``tol_nm``) form one column; a
+column keeps its atoms' (Z, occupancy) per repeat, so its HAADF weight per repeat is
+``sum occ * Z^n`` for any exponent ``n``.
 
 Lengths: CIF cells are in Angstrom; everything returned here is in nm.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import re
@@ -43,7 +82,17 @@ _CELL_TAGS = ("_cell_length_a", "_cell_length_b", "_cell_length_c",
               "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma")
 _MISSING = ("?", ".")
 _OCC_TOL = 0.02  # total occupancy of one site may exceed 1 by this much (rounding in CIFs)
-_SITE_TOL = 1e-3  # fractional distance under which two asymmetric rows share a site
+_SITE_TOL = 1e-3  # fractional distance under which two positions are one site
+_ANGLE_TOL_DEG = 1e-3  # a cell angle this close to 90 / 120 deg counts as 90 / 120
+# Symmetry analysis (spglib via pymatgen's SpacegroupAnalyzer): pymatgen's default distance
+# tolerance; a CIF's 4-decimal coordinates are within ~0.002 A of the ideal positions.
+SYMPREC_A = 0.01
+_SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
+# canonical tag (lower case, "." -> "_") -> the spelling CifParser.get_symops looks up
+_PMG_SG_TAGS = {t.lower(): t for t in (
+    "_symmetry_space_group_name_H-M", "_space_group_name_H-M_alt", "_space_group_name_Hall",
+    "_symmetry_space_group_name_hall", "_space_group_IT_number",
+    "_symmetry_Int_Tables_number")}
 # Degenerate cells: the volume must be >= 1 A^3 and >= 0.1 % of a*b*c (the volume of a cell
 # with these edges and right angles). The shipped cells have 44-235 A^3 and V / abc 0.87-1;
 # a cell with all angles 120 deg (or alpha = beta + gamma) has V = 0 and its projections
@@ -76,6 +125,10 @@ class Crystal:
         frac: (M, 3) fractional positions in [0, 1), one row per (position, species).
         z: (M,) atomic numbers.
         occ: (M,) occupancies in (0, 1].
+        spacegroup: the space group the CIF declares ("P 1" when it declares none).
+        meta: ``cell``: "cif" (the CIF's own cell) or "conventional" (the conventional
+            standard cell of a CIF that gives a primitive cell, see the module notes; then
+            also ``cif_cellpar`` and ``space_group``).
     """
 
     name: str
@@ -91,18 +144,30 @@ class Crystal:
     @cached_property
     def formula(self) -> str:
         """Occupancy-weighted formula of the cell, e.g. 'Al0.6Ga1.4N2'."""
-        from ase.data import chemical_symbols
-
+        symbols = _element_symbols(self.z)
         parts = []
-        for zz in sorted(set(self.z.tolist()), key=lambda v: chemical_symbols[v]):
+        for zz in sorted(set(self.z.tolist()), key=lambda v: symbols[v]):
             n = float(self.occ[self.z == zz].sum())
-            parts.append(chemical_symbols[zz] + ("" if abs(n - 1) < 1e-9 else f"{n:g}"))
+            parts.append(symbols[zz] + ("" if abs(n - 1) < 1e-9 else f"{n:g}"))
         return "".join(parts)
 
     @property
     def partial(self) -> bool:
         """True if any site is partially occupied."""
         return bool(np.any(self.occ < 1.0 - 1e-9))
+
+    @cached_property
+    def space_group(self) -> tuple[str, int]:
+        """(Hermann-Mauguin symbol, number) of the atoms, found by spglib through pymatgen's
+        ``SpacegroupAnalyzer`` (tolerance :data:`SYMPREC_A`; the species sharing a site
+        count as one mixed species). Computed on demand (a few ms per cell)."""
+        from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+        with warnings.catch_warnings():  # spglib's DeprecationWarning on its error handling
+            warnings.simplefilter("ignore", DeprecationWarning)
+            sga = SpacegroupAnalyzer(_structure(self.cell * 10.0, self.frac, self.z, self.occ),
+                                     symprec=SYMPREC_A)
+            return str(sga.get_space_group_symbol()), int(sga.get_space_group_number())
 
 
 @dataclass(frozen=True)
@@ -158,6 +223,12 @@ def _err(path: str | os.PathLike, what: str) -> CIFError:
     return CIFError(f"CIF file {str(path)!r}: {what}")
 
 
+def _element_symbols(z: np.ndarray) -> dict[int, str]:
+    from pymatgen.core.periodic_table import Element
+
+    return {int(v): Element.from_Z(int(v)).symbol for v in set(np.asarray(z).tolist())}
+
+
 def _number(value, tag: str, path, row: int | None = None) -> float:
     where = tag if row is None else f"{tag} (row {row + 1})"
     if isinstance(value, str):
@@ -178,7 +249,7 @@ def _number(value, tag: str, path, row: int | None = None) -> float:
     return out
 
 
-def _column(block, tag: str, n: int, path) -> list | None:
+def _column(block: dict, tag: str, n: int, path) -> list | None:
     values = block.get(tag)
     if values is None:
         return None
@@ -189,71 +260,211 @@ def _column(block, tag: str, n: int, path) -> list | None:
     return values
 
 
-def _cell_matrix(cellpar: tuple[float, ...]) -> np.ndarray:
-    """Rows a, b, c (same length unit as cellpar) with a along x, b in the xy plane."""
-    a, b, c, al, be, ga = cellpar
-    al, be, ga = np.radians([al, be, ga])
-    cx = c * np.cos(be)
-    cy = c * (np.cos(al) - np.cos(be) * np.cos(ga)) / np.sin(ga)
-    cz2 = c * c - cx * cx - cy * cy
-    if not cz2 > 0:
-        return np.full((3, 3), np.nan)
-    return np.array([[a, 0.0, 0.0], [b * np.cos(ga), b * np.sin(ga), 0.0],
-                     [cx, cy, math.sqrt(cz2)]])
+def _cell_matrix(cellpar: tuple[float, ...], path) -> np.ndarray:
+    """Rows a, b, c (Angstrom) with a along x, b in the xy plane (pymatgen's
+    ``Lattice.from_parameters(..., vesta=True)``)."""
+    from pymatgen.core.lattice import Lattice
+
+    try:
+        return np.array(Lattice.from_parameters(*cellpar, vesta=True).matrix, dtype=np.float64)
+    except ValueError:  # math domain error: the angles admit no cell
+        raise _err(path, f"cell angles {cellpar[3:]} do not form a valid cell (zero "
+                         "volume)") from None
 
 
-def _symbol(label, path, row: int) -> int:
-    from ase.data import atomic_numbers
+def _atomic_number(label, path, row: int) -> int:
+    from pymatgen.core.periodic_table import Element
 
     s = str(label).strip()
     m = re.match(r"([A-Z][a-z]?)", s)
     if m is None or s in _MISSING:
         raise _err(path, f"atom site row {row + 1}: {s!r} is not an element symbol")
     sym = m.group(1)
-    if sym == "D":
-        sym = "H"
-    if sym not in atomic_numbers or atomic_numbers[sym] == 0:
+    if not Element.is_valid_symbol(sym):
         raise _err(path, f"atom site row {row + 1}: unknown element {sym!r} (from {s!r})")
-    return int(atomic_numbers[sym])
+    return int(Element(sym).Z)  # D and T are hydrogen (Z = 1)
 
 
-def _spacegroup(block, path):
+def _canonical(tag: str) -> str:
+    return tag.lower().replace(".", "_")
+
+
+def _parse_blocks(text: str, path):
+    """pymatgen's CifParser on ``text`` -> (parser, [(header, {canonical tag: value})])."""
+    from pymatgen.io.cif import CifParser
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return block.get_spacegroup(True)
-    except Exception as exc:  # ASE raises assorted errors for bad symmetry data
-        raise _err(path, f"cannot interpret the space group / symmetry operations: "
-                         f"{type(exc).__name__}: {exc}") from exc
+            parser = CifParser.from_str(text, frac_tolerance=0.0, check_cif=False)
+    except ZeroDivisionError:  # pymatgen's tokenizer: a loop_ with fewer values than names
+        raise _err(path, "a loop_ has fewer values than column names: the atom-site loop is "
+                         "empty or a loop is truncated") from None
+    except KeyError as exc:
+        raise _err(path, f"cannot be parsed as CIF: tag {exc} is missing (pymatgen's "
+                         "CifParser needs it with the other atom-site tags)") from exc
+    except Exception as exc:  # tokenizer errors: bad loops, values outside loops, ...
+        raise _err(path, f"cannot be parsed as CIF: {type(exc).__name__}: "
+                         f"{exc or 'malformed loop or value'}") from exc
+    blocks = []
+    for header, data in parser.as_dict().items():
+        canon: dict = {}
+        for k, v in data.items():
+            canon.setdefault(_canonical(k), v)
+        blocks.append((header, canon))
+    return parser, blocks
+
+
+# Operations of the groups named by symbol / number, per process: pymatgen builds a group by
+# closure of its generators (~0.5 s for a cubic group); files listing their operations (the
+# shipped ones, those of ICSD, COD, Materials Project, ASE, VESTA) do not need it.
+_GROUP_OPS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _symmetry_ops(parser, header: str, block: dict, path) -> tuple[np.ndarray, np.ndarray]:
+    """Rotations (K, 3, 3) and translations (K, 3) of the block's space group."""
+    from pymatgen.core.operations import SymmOp
+    from pymatgen.io.cif import CifBlock
+
+    listed = next((block[t] for t in _SYMOP_TAGS if t in block), None)
+    listed = [listed] if isinstance(listed, str) else listed
+    if listed and not all(str(v).strip() in _MISSING for v in listed):
+        ops = []
+        for i, s in enumerate(listed):
+            try:
+                if len(str(s).split(",")) != 3:
+                    raise ValueError("not three comma-separated components")
+                op = SymmOp.from_xyz_str(str(s))
+                det = float(np.linalg.det(op.rotation_matrix))
+                if not (np.allclose(op.rotation_matrix, np.rint(op.rotation_matrix))
+                        and abs(abs(det) - 1) < 1e-9):
+                    raise ValueError(f"rotation part has determinant {det:g}, not +-1")
+            except Exception as exc:  # pymatgen: assorted errors for unreadable ops
+                raise _err(path, f"symmetry operation {i + 1} {str(s)!r} cannot be read: "
+                                 f"{exc}") from exc
+            ops.append(op)
+        return (np.array([op.rotation_matrix for op in ops], dtype=np.float64),
+                np.array([op.translation_vector for op in ops], dtype=np.float64))
+    declared = {k: v for k, v in block.items() if k in _PMG_SG_TAGS
+                and isinstance(v, str) and v.strip() not in _MISSING}
+    key = tuple(sorted(declared.items()))
+    if key not in _GROUP_OPS:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ops = parser.get_symops(CifBlock({_PMG_SG_TAGS[k]: v for k, v in
+                                                  declared.items()}, [], header))
+        except Exception as exc:  # pymatgen: assorted errors for bad symmetry data
+            raise _err(path, f"cannot interpret the space group {declared}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+        p1 = all(re.sub(r"[\s_]", "", v).upper() in ("P1", "1") for v in declared.values())
+        if len(ops) == 1 and declared and not p1:  # pymatgen fell back to P1
+            raise _err(path, f"cannot interpret the space group {declared} (not a "
+                             "Hermann-Mauguin symbol or number pymatgen knows); list the "
+                             "operations in _space_group_symop_operation_xyz")
+        rot = np.array([op.rotation_matrix for op in ops], dtype=np.float64)
+        tr = np.array([op.translation_vector for op in ops], dtype=np.float64)
+        rot.setflags(write=False)
+        tr.setflags(write=False)
+        _GROUP_OPS[key] = (rot, tr)
+    return _GROUP_OPS[key]
+
+
+def _orbit(p: np.ndarray, rot: np.ndarray, tr: np.ndarray) -> np.ndarray:
+    """Images of fractional position ``p`` in [0, 1), each kept once (the first in operation
+    order, as ASE's ``Spacegroup.equivalent_sites`` for one site; tolerance
+    :data:`_SITE_TOL`), sorted by (x, y, z): the atom order, hence the order of the
+    projected columns, does not depend on the order in which a file or pymatgen's tables
+    list the operations (a P1 file's one image per row keeps the file's order)."""
+    cand = np.mod(rot @ p + np.mod(tr, 1.0), 1.0)
+    cand[np.isclose(cand, 1.0, atol=1e-9)] = 0.0
+    orbit = [cand[0]]
+    for member in cand[1:]:
+        d = member - np.asarray(orbit)
+        d -= np.rint(d)
+        if not np.any(np.all(np.abs(d) < _SITE_TOL, axis=1)):
+            orbit.append(member)
+    out = np.array(orbit)
+    key = np.round(out, 6)
+    return out[np.lexsort((key[:, 2], key[:, 1], key[:, 0]))]
+
+
+def _same_site(frac: np.ndarray) -> np.ndarray:
+    """(N, N) True where two positions are one site (periodic, within :data:`_SITE_TOL`)."""
+    d = frac[:, None, :] - frac[None, :, :]
+    d -= np.round(d)
+    return np.all(np.abs(d) < _SITE_TOL, axis=-1)
+
+
+def _structure(cell_a: np.ndarray, frac: np.ndarray, z: np.ndarray, occ: np.ndarray):
+    """pymatgen Structure, one site per distinct position (its species with occupancies;
+    a site over-full within the CIF tolerance is scaled to 1 for the analysis)."""
+    from pymatgen.core import Lattice, Structure
+
+    symbols = _element_symbols(z)
+    first = np.argmax(_same_site(frac), axis=1)  # first row at each row's position
+    sites = np.unique(first)
+    species = []
+    for i in sites:
+        comp: dict[str, float] = {}
+        for j in np.flatnonzero(first == i):
+            comp[symbols[int(z[j])]] = comp.get(symbols[int(z[j])], 0.0) + float(occ[j])
+        total = sum(comp.values())
+        species.append({k: v / max(total, 1.0) for k, v in comp.items()})
+    return Structure(Lattice(cell_a), species, frac[sites])
+
+
+def _orthogonal_or_hexagonal(angles) -> bool:
+    near = [[abs(a - t) < _ANGLE_TOL_DEG for a in angles] for t in (90.0, 120.0)]
+    return all(near[0]) or (sum(near[0]) == 2 and sum(near[1]) == 1)
+
+
+def _conventional(cell_a, frac, z, occ, path):
+    """The conventional standard cell when it is larger than the CIF's cell (the CIF gives
+    a primitive cell of a centred lattice): (cellpar, frac, z, occ, symbol), else None."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    st = _structure(cell_a, frac, z, occ)
+    try:
+        with warnings.catch_warnings():  # spglib's DeprecationWarning on its error handling
+            warnings.simplefilter("ignore", DeprecationWarning)
+            sga = SpacegroupAnalyzer(st, symprec=SYMPREC_A)
+            conv = sga.get_conventional_standard_structure()
+            symbol = str(sga.get_space_group_symbol())
+    except ValueError as exc:  # spglib finds no symmetry dataset: keep the CIF's cell
+        warnings.warn(f"CIF file {str(path)!r}: symmetry analysis failed ({exc}); using "
+                      "the CIF's own cell", stacklevel=3)
+        return None
+    if conv.volume < 1.5 * st.volume:
+        return None
+    rows = [(site.frac_coords, int(el.Z), float(amt)) for site in conv
+            for el, amt in site.species.items()]
+    return (tuple(float(v) for v in conv.lattice.parameters),
+            np.array([r[0] for r in rows]), np.array([r[1] for r in rows], dtype=np.int64),
+            np.array([r[2] for r in rows]), symbol)
 
 
 def read_cif(path: str | os.PathLike, name: str | None = None) -> Crystal:
-    """Read a CIF file into a symmetry-expanded :class:`Crystal` (first structure block).
+    """Read a CIF file into a symmetry-expanded :class:`Crystal` (first block with atoms).
 
     Raises :class:`CIFError` naming the file and the problem.
     """
-    from ase.io.cif import parse_cif
-
     path = Path(path)
     if not path.is_file():
         raise _err(path, "does not exist or is not a file")
     try:
         raw = path.read_bytes()
-        if not re.search(rb"(?im)^\s*data_", raw):
-            raise _err(path, "contains no data block (no line starting with 'data_'): "
-                             "not a CIF file")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            blocks = list(parse_cif(io.BytesIO(raw)))
-    except CIFError:
-        raise
-    except Exception as exc:  # tokenizer errors: unterminated strings, bad loops, ...
-        raise _err(path, f"cannot be parsed as CIF: {type(exc).__name__}: "
-                         f"{exc or 'malformed loop or value'}") from exc
+    except OSError as exc:
+        raise _err(path, f"cannot be read: {exc}") from exc
+    if not re.search(rb"(?im)^\s*data_", raw):
+        raise _err(path, "contains no data block (no line starting with 'data_'): "
+                         "not a CIF file")
+    parser, blocks = _parse_blocks(raw.decode("utf-8", errors="replace"), path)
     if not blocks:
         raise _err(path, "contains no data block ('data_...')")
-    block = next((b for b in blocks if "_atom_site_fract_x" in b or "_atom_site_cartn_x" in b),
-                 None)
+    header, block = next(((h, b) for h, b in blocks
+                          if "_atom_site_fract_x" in b or "_atom_site_cartn_x" in b),
+                         (None, None))
     if block is None:
         raise _err(path, "has no atom-site loop (_atom_site_fract_x/y/z or "
                          "_atom_site_Cartn_x/y/z)")
@@ -266,9 +477,7 @@ def read_cif(path: str | os.PathLike, name: str | None = None) -> Crystal:
             raise _err(path, f"{t} = {v} must be in (0, 1000) Angstrom")
         if t.startswith("_cell_angle") and not 0 < v < 180:
             raise _err(path, f"{t} = {v} must be in (0, 180) degrees")
-    cell_a = _cell_matrix(cellpar)
-    if not np.all(np.isfinite(cell_a)):
-        raise _err(path, f"cell angles {cellpar[3:]} do not form a valid cell (zero volume)")
+    cell_a = _cell_matrix(cellpar, path)
     vol = abs(float(np.linalg.det(cell_a)))
     v_min = max(MIN_CELL_VOLUME_A3, MIN_CELL_VOLUME_FRACTION * cellpar[0] * cellpar[1]
                 * cellpar[2])
@@ -291,7 +500,7 @@ def read_cif(path: str | os.PathLike, name: str | None = None) -> Crystal:
     if n > MAX_ATOMS_PER_CELL:
         raise _err(path, f"{n} atom sites listed, more than the {MAX_ATOMS_PER_CELL} atoms per "
                          "cell allowed (time and memory of the projection)")
-    z = np.array([_symbol(s, path, i) for i, s in enumerate(labels)], dtype=np.int64)
+    z = np.array([_atomic_number(s, path, i) for i, s in enumerate(labels)], dtype=np.int64)
     if "_atom_site_fract_x" in block:
         cols = [_column(block, f"_atom_site_fract_{c}", n, path) for c in "xyz"]
         if any(c is None for c in cols):
@@ -319,22 +528,22 @@ def read_cif(path: str | os.PathLike, name: str | None = None) -> Crystal:
                                  "(0, 1]")
     occ = np.minimum(occ, 1.0)
 
-    sg = _spacegroup(block, path)
+    rot, tr = _symmetry_ops(parser, header, block, path)
+    sg_name = next((str(block[t]).strip() for t in ("_space_group_name_h-m_alt",
+                                                    "_symmetry_space_group_name_h-m")
+                    if t in block and str(block[t]).strip() not in _MISSING), "P 1")
     pos, zs, occs = [], [], []
     n_all = 0
     for i in range(n):
-        try:
-            sites, _ = sg.equivalent_sites([frac[i]], onduplicates="keep", symprec=1e-3)
-        except Exception as exc:  # ASE: assorted errors for impossible sites
-            raise _err(path, f"atom site row {i + 1}: symmetry expansion failed: {exc}") from exc
-        pos.append(np.mod(sites, 1.0))
+        sites = _orbit(frac[i], rot, tr)
+        pos.append(sites)
         zs.append(np.full(len(sites), z[i]))
         occs.append(np.full(len(sites), occ[i]))
         n_all += len(sites)
         if n_all > MAX_ATOMS_PER_CELL:
-            raise _err(path, f"the symmetry expansion ({getattr(sg, 'symbol', '?')}) gives more "
-                             f"than the {MAX_ATOMS_PER_CELL} atoms per cell allowed (time and "
-                             "memory of the projection)")
+            raise _err(path, f"the symmetry expansion ({sg_name}, {len(rot)} operations) "
+                             f"gives more than the {MAX_ATOMS_PER_CELL} atoms per cell "
+                             "allowed (time and memory of the projection)")
     pos_all = np.concatenate(pos)
     pos_all[np.isclose(pos_all, 1.0, atol=1e-9)] = 0.0
     z_all = np.concatenate(zs)
@@ -346,17 +555,27 @@ def read_cif(path: str | os.PathLike, name: str | None = None) -> Crystal:
                          f"{vol:.4g} A^3) is above the maximum {MAX_ATOM_DENSITY_A3:g} atoms/A^3 "
                          "(diamond has 0.176): duplicated atoms, a wrong space group or cell "
                          "lengths not in Angstrom?")
+    meta: dict = {"cell": "cif"}
+    conv = None if _orthogonal_or_hexagonal(cellpar[3:]) else _conventional(
+        cell_a, pos_all, z_all, occ_all, path)
+    if conv is not None:
+        meta = {"cell": "conventional", "cif_cellpar": cellpar, "space_group": conv[4]}
+        cellpar, pos_all, z_all, occ_all = conv[:4]
+        pos_all = np.mod(pos_all, 1.0)
+        pos_all[np.isclose(pos_all, 1.0, atol=1e-9)] = 0.0
+        cell_a = _cell_matrix(cellpar, path)
+        if len(z_all) > MAX_ATOMS_PER_CELL:
+            raise _err(path, f"the conventional cell ({conv[4]}) of this primitive cell has "
+                             f"{len(z_all)} atoms, more than the {MAX_ATOMS_PER_CELL} atoms "
+                             "per cell allowed (time and memory of the projection)")
     return Crystal(name=name or path.stem, path=str(path), cellpar=cellpar,
                    cell=cell_a / 10.0, frac=pos_all, z=z_all, occ=occ_all,
-                   spacegroup=str(getattr(sg, "symbol", "P 1")))
+                   spacegroup=sg_name, meta=meta)
 
 
 def _check_site_occupancy(frac: np.ndarray, occ: np.ndarray, path) -> None:
     """Species sharing one position must have total occupancy <= 1."""
-    d = frac[:, None, :] - frac[None, :, :]
-    d -= np.round(d)
-    same = np.all(np.abs(d) < _SITE_TOL, axis=-1)
-    total = same.astype(float) @ occ
+    total = _same_site(frac).astype(float) @ occ
     bad = np.flatnonzero(total > 1 + _OCC_TOL)
     if bad.size:
         i = int(bad[0])

@@ -189,7 +189,10 @@ def _read_raw(path: Path) -> np.ndarray:
             if len(tif.pages) == 0:
                 raise ValueError("the TIFF file has no image pages")
             page = tif.pages[0]
-            arr = page.asarray()
+            try:
+                arr = page.asarray()
+            except ValueError:  # a compressed preview page (Olympus SIS: JPEG) before the data
+                return read_image(path).data
             if "S" in page.axes and arr.ndim == len(page.axes):  # samples (colour) last
                 arr = np.moveaxis(arr, page.axes.index("S"), -1)
             return arr

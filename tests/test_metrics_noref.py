@@ -104,3 +104,49 @@ def test_missing_brisque_model_is_a_missing_column(monkeypatch):
     assert table["brisque"].isna().all()
     assert table["brisque_reason"].str.contains("brisque==0.2.0").all()
     assert table["piqe"].notna().all()
+
+
+# ---------------------------------------------------------------- noise level, artefact reduction
+def _smooth(n: int = 256) -> np.ndarray:
+    yy, xx = np.mgrid[0:n, 0:n] / n
+    return 0.5 + 0.3 * np.sin(2 * np.pi * 3 * xx) * np.cos(2 * np.pi * 2 * yy) + 0.1 * xx
+
+
+def test_noise_sigma_mad_recovers_gaussian_noise_on_a_smooth_image():
+    rng = np.random.default_rng(3)
+    sigmas = [0.01, 0.05, 0.2]
+    imgs = np.stack([_smooth() + s * rng.standard_normal((256, 256)) for s in sigmas])
+    est = noref.noise_sigma_mad(torch.from_numpy(imgs)[:, None]).numpy()
+    np.testing.assert_allclose(est, sigmas, rtol=0.03)
+    assert noref.noise_sigma_mad(_t(_smooth())).item() < 1e-3  # the signal alone: ~0
+    assert noref.noise_sigma_mad(torch.full((1, 1, 16, 16), 0.4, dtype=torch.float64)).item() == 0
+
+
+def test_noise_sigma_mad_is_donohos_estimate_on_the_haar_hh_band():
+    pywt = pytest.importorskip("pywt")
+    rng = np.random.default_rng(5)
+    for shape in [(64, 64), (40, 58), (33, 47)]:  # odd sides: the last row/column is left out
+        img = rng.random(shape)
+        even = img[: shape[0] // 2 * 2, : shape[1] // 2 * 2]
+        _, (_, _, hh) = pywt.dwt2(even, "haar")
+        np.testing.assert_allclose(noref.haar_diagonal(_t(img))[0].abs().numpy(), np.abs(hh),
+                                   atol=1e-12)
+        expected = np.median(np.abs(hh)) / 0.6745
+        assert noref.noise_sigma_mad(_t(img)).item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_artifact_reduction_is_one_minus_the_noise_ratio():
+    rng = np.random.default_rng(7)
+    clean = _smooth()
+    x_in = torch.from_numpy(np.stack([clean + 0.1 * rng.standard_normal(clean.shape)] * 3))[:, None]
+    x_out = torch.from_numpy(np.stack([clean + 0.05 * rng.standard_normal(clean.shape),
+                                       clean, clean + 0.2 * rng.standard_normal(clean.shape)]))
+    got = noref.artifact_reduction(x_in, x_out[:, None]).numpy()
+    np.testing.assert_allclose(got, [0.5, 1.0, -1.0], atol=0.04)
+    assert noref.artifact_reduction(x_in, x_in).numpy() == pytest.approx([0, 0, 0], abs=1e-12)
+    flat = torch.full((1, 1, 16, 16), 0.4, dtype=torch.float64)
+    assert np.isnan(noref.artifact_reduction(flat, flat).item())
+    with pytest.raises(ValueError, match="same shape"):
+        noref.artifact_reduction(x_in, x_out[:, None, :, :128])
+    with pytest.raises(MetricUnavailable, match="at least 8 px"):
+        noref.noise_sigma_mad(torch.rand(1, 1, 6, 40, dtype=torch.float64))

@@ -103,7 +103,8 @@ def md_escape(text: str) -> str:
 
 
 def _digits(metric: str) -> int:
-    return 2 if metric in ("psnr", "frc_res_px", "frc_res_nm", "piqe", "brisque") else 4
+    return 2 if metric in ("psnr", "frc_res_px", "frc_res_nm", "frc_res_px_ref", "frc_res_nm_ref",
+                           "piqe", "brisque") else 4
 
 
 def _fmt(mean: float, std: float, median: float, digits: int) -> str:

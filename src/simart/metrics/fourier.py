@@ -1,5 +1,13 @@
 """Fourier-domain metrics: FRC (curve and resolution), Fourier spectrum consistency, power-spectrum
-similarity. Batched torch, inputs ``(B, 1, H, W)`` as in :mod:`simart.metrics.full_reference`.
+similarity, and the one-image FRC for data without ground truth. Batched torch, inputs
+``(B, 1, H, W)`` as in :mod:`simart.metrics.full_reference`.
+
+Two FRC thresholds against the clean image, both kept (``docs/metrics.md``, "FRC: which column
+is which"): :func:`frc_res_px` at 0.143, the papers' column — 0.143 is the criterion for two
+independent noisy halves, so against a noise-free reference it reads optimistic — and
+:func:`frc_res_px_ref` at 0.5, the criterion Rosenthal & Henderson (2003, J Mol Biol 333:721)
+give for a comparison with a noise-free reference (``C_ref = sqrt(2·FSC / (1 + FSC))`` = 0.5
+at FSC = 0.143 between halves). :func:`single_image_frc` (Koho et al. 2019) needs no reference.
 
 Frequency rings: spatial frequency ``f = sqrt(fx² + fy²)`` in cycles/px (``torch.fft.fftfreq``),
 binned to rings of width ``1/N`` (``N = min(H, W)``) centred on ``k/N``, ``k = 0 … N//2``
@@ -14,14 +22,18 @@ spectra at every frequency and inflates the high-frequency correlation.
 from __future__ import annotations
 
 import functools
-from typing import Literal
+import math
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor
 
-from simart.metrics._checks import MetricUnavailable, check_pair, safe_div
+from simart.metrics._checks import MetricUnavailable, check_batch, check_pair, safe_div
 
 FRC_THRESHOLD = 0.143  # the PCSD paper §4.3.1 (the 1/7 criterion)
+# Rosenthal & Henderson 2003: C_ref = sqrt(2 * 0.143 / 1.143) = 0.5 against a noise-free reference
+FRC_REF_THRESHOLD = 0.5
+SFRC_MIN_RINGS = 8  # one-image FRC: fewer correlated rings than this = nothing resolved (NaN)
 FRC_MIN_SIZE = 8
 Window = Literal["hann", "none"]
 
@@ -143,6 +155,126 @@ def frc_res_nm(x: Tensor, ref: Tensor, data_range: float = 1.0,
     if bool((size <= 0).any()):
         raise ValueError(f"pixel_size_nm must be > 0 nm/px, got {size.tolist()}")
     return px * size
+
+
+def frc_res_px_ref(x: Tensor, ref: Tensor, data_range: float = 1.0,
+                   window: Window = "hann") -> Tensor:
+    """FRC resolution of ``x`` against the noise-free ``ref`` at the 0.5 threshold, px per image.
+
+    0.143 is the threshold for the FRC between two halves with independent noise. When one
+    side is noise-free, Rosenthal & Henderson's equivalent is ``C_ref = sqrt(2·0.143/1.143)
+    = 0.5`` (:data:`FRC_REF_THRESHOLD`); :func:`frc_res_px` (0.143 against the clean image,
+    the papers' column) reads optimistic. Same curve and crossing rule as :func:`frc_res_px`.
+
+    Strictly, 0.143 between halves describes the map that combines both halves (twice the
+    SNR of each); for ``x = truth + independent noise`` an FRC of 0.143 between two
+    realisations of ``x`` is ``sqrt(1/7) ≈ 0.378`` against the truth. 0.5 is therefore the
+    stricter reading for a single estimate (measured in ``tests/test_metrics_fourier.py``).
+    """
+    return frc_res_px(x, ref, threshold=FRC_REF_THRESHOLD, window=window)
+
+
+def frc_res_nm_ref(x: Tensor, ref: Tensor, data_range: float = 1.0,
+                   pixel_size_nm: Tensor | float | None = None,
+                   window: Window = "hann") -> Tensor:
+    """:func:`frc_res_px_ref` × the image's pixel size (nm/px), as :func:`frc_res_nm`."""
+    return frc_res_nm(x, ref, pixel_size_nm=pixel_size_nm, threshold=FRC_REF_THRESHOLD,
+                      window=window)
+
+
+class SingleImageFRC(NamedTuple):
+    """Result of :func:`single_image_frc`, a pair ``(curve, resolution_px)``; the frequency of
+    each ring is :func:`single_image_frc_frequencies`."""
+
+    curve: Tensor  # (B, M//2 + 1): mean FRC of the two diagonal sub-image pairs; ring 0 := 1
+    resolution_px: Tensor  # (B,): px of the original image, 4 px = finest, NaN = not resolved
+
+
+def single_image_frc_frequencies(h: int, w: int | None = None) -> Tensor:
+    """Frequency of each ring of :func:`single_image_frc`'s curve for an ``H × W`` image, in
+    cycles per px of the ORIGINAL image: ``k / (2M)``, ``M = min(H, W) // 2`` (the half-size
+    sub-images' side), ``k = 0 … M//2``; the last ring is 1/4 cycles/px."""
+    return ring_frequencies(min(h, w if w is not None else h) // 2) / 2
+
+
+def _aligned_pair_curve(a: Tensor, b: Tensor, shift: tuple[int, int], window: Window) -> Tensor:
+    """FRC of two half-size sub-images whose sampling grids are offset by ``shift`` px of the
+    original image (b's pixel n sits at a's pixel n + shift/2): the offset is undone exactly by
+    the Fourier shift theorem (phase ramp), so a noise-free band-limited image gives 1."""
+    h, w = a.shape[-2:]
+    a = a - a.mean(dim=(-2, -1), keepdim=True)
+    b = b - b.mean(dim=(-2, -1), keepdim=True)
+    fa, fb = _windowed_rfft(a, window), _windowed_rfft(b, window)
+    fy = torch.fft.fftfreq(h, dtype=a.dtype, device=a.device) / 2  # cycles per original px
+    fx = torch.fft.rfftfreq(w, dtype=a.dtype, device=a.device) / 2
+    phase = -2 * math.pi * (fy[:, None] * shift[0] + fx[None, :] * shift[1])
+    fb = fb * torch.polar(torch.ones_like(phase), phase)
+    cross = _ring_sum(fa.real * fb.real + fa.imag * fb.imag, h, w)
+    pa = _ring_sum(fa.real**2 + fa.imag**2, h, w)
+    pb = _ring_sum(fb.real**2 + fb.imag**2, h, w)
+    return safe_div(cross, (pa * pb).sqrt())
+
+
+def single_image_frc(x: Tensor, threshold: float = FRC_THRESHOLD, window: Window = "hann",
+                     min_rings: int = SFRC_MIN_RINGS) -> SingleImageFRC:
+    """One-image FRC (Koho et al. 2019, Nat Commun 10:3103) for images without a second
+    acquisition or ground truth: ``(curve, resolution_px)``, the resolution in px of the
+    original image (ring frequencies: :func:`single_image_frc_frequencies`).
+
+    The image (cropped to even sides) is split into four half-size sub-images by pixel
+    parity; the FRC of the diagonal pairs (even, even)/(odd, odd) and (even, odd)/(odd, even)
+    is computed (each sub-image mean-removed, Hann-windowed) and the two curves averaged.
+    With independent per-pixel noise the two halves of a pair have independent noise, so
+    the threshold is 1/7 (0.143) as for two acquisitions.
+
+    Frequency axis. The sub-images are sampled every 2 px, so their ring ``k`` (of
+    ``M = min(H, W) // 2``) is ``k / (2M)`` cycles per original px, and a resolution in
+    sub-image px is doubled. The two halves of a pair are offset diagonally by one original
+    pixel (``sqrt(2)`` px), which alone makes the curve fall with frequency (as
+    ``J0(2π·sqrt(2)·f)`` averaged over a ring) even without noise. Koho et al.'s
+    implementation (miplib) leaves the offset in and divides the resolution by an empirical
+    calibration function; we remove the offset exactly (a phase ramp, Fourier shift
+    theorem), so no calibration is needed (a noise-free band-limited image gives 1).
+
+    Limits, stated rather than calibrated away:
+
+    * each half holds a quarter of the pixels: its Fourier SNR is a quarter of that of two
+      full-size acquisitions, so the curve crosses 1/7 where their FRC is lower (the same
+      crossing for a steep spectral edge, a coarser one for a gently falling spectrum);
+    * detail finer than 4 px (above 1/4 cycles/px) aliases into the half-size sub-images:
+      4 px, their sampling limit, is the finest resolution reported (a curve that never
+      drops below the threshold);
+    * a crossing before ring ``min_rings`` of the sub-images (coarser than
+      ``2M / min_rings`` px: N/8 for the default 8) is NaN, "not resolved": there a ring
+      holds a few windowed Fourier coefficients and the FRC of pure noise exceeds 1/7 by
+      chance (white noise, 1000 images each at 32, 64 and 256 px: 1 in 1000 crosses at or
+      after ring 8, 3 % at or after ring 4);
+    * noise correlated between neighbouring pixels (a restored or interpolated image) is
+      shared by the halves and makes the curve read optimistic (white noise smoothed by a
+      Gaussian of σ = 1 px reports 4 px, the finest value); contrast that changes sign
+      with frequency (a TEM transfer function's zeros) makes the first crossing a zero of
+      the transfer function rather than the noise limit.
+
+    NaN (curve and resolution) for a constant image.
+    """
+    check_batch(x, "x")
+    if min(x.shape[-2:]) < 2 * FRC_MIN_SIZE:
+        raise MetricUnavailable(f"one-image FRC needs images of at least {2 * FRC_MIN_SIZE} px "
+                                f"per side; got {x.shape[-2]}x{x.shape[-1]}")
+    if min_rings < 1:
+        raise ValueError(f"min_rings must be >= 1, got {min_rings}")
+    h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
+    x = x[..., :h, :w]
+    curve = 0.5 * (_aligned_pair_curve(x[..., 0::2, 0::2], x[..., 1::2, 1::2], (1, 1), window)
+                   + _aligned_pair_curve(x[..., 0::2, 1::2], x[..., 1::2, 0::2], (1, -1), window))
+    curve[:, 0] = torch.where(torch.isnan(curve).any(dim=1), curve[:, 0], 1.0)  # DC: mean removed
+    flat = x.flatten(1)
+    constant = flat.amax(1) == flat.amin(1)  # only rounding residue is left after the mean
+    curve = torch.where(constant[:, None], torch.full_like(curve, float("nan")), curve)
+    m = min(h, w) // 2
+    res = 2 * frc_resolution_from_curve(curve, m, threshold)
+    res = torch.where(res > 2 * m / min_rings, torch.full_like(res, float("nan")), res)
+    return SingleImageFRC(curve, res)
 
 
 def fsc(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:

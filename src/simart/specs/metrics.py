@@ -85,6 +85,15 @@ METRICS: dict[str, Metric] = {
                          "FRC resolution at 0.143 in nm (px x pixel_size_nm)", unit="nm",
                          needs=("pixel_size_nm",),
                          undefined="undefined: an image without power (FRC NaN)"),
+    "frc_res_px_ref": Metric("simart.metrics.fourier.frc_res_px_ref", "lower",
+                             "FRC resolution at the 0.5 threshold vs the clean image (Rosenthal & "
+                             "Henderson's counterpart of 0.143 between noisy halves), Hann window; "
+                             "2 px = never crosses (Nyquist)", unit="px",
+                             undefined="undefined: an image without power (FRC NaN)"),
+    "frc_res_nm_ref": Metric("simart.metrics.fourier.frc_res_nm_ref", "lower",
+                             "FRC resolution at 0.5 in nm (px x pixel_size_nm)", unit="nm",
+                             needs=("pixel_size_nm",),
+                             undefined="undefined: an image without power (FRC NaN)"),
     "fsc": Metric("simart.metrics.fourier.fsc", "higher",
                   "Fourier spectrum consistency: cosine of magnitude spectra (the PINNED paper)",
                   undefined="undefined: an all-zero image"),

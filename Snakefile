@@ -35,6 +35,7 @@ include: "rules/evaluate.smk"
 include: "rules/stats.smk"
 include: "rules/figures.smk"
 include: "rules/datasets.smk"
+include: "rules/realdata.smk"
 include: "rules/report.smk"
 
 

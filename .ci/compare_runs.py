@@ -2,12 +2,13 @@
 """Compare the results of two clean runs of the same config: every shard, checkpoint,
 prediction and table must have identical content (timing columns aside).
 
-    python .ci/compare_runs.py RUN_A/results RUN_B/results
+    python .ci/compare_runs.py RUN_A/results RUN_B/results [--partial]
 
 * HDF5 files (shards, predictions) and checkpoints (best.pt): the same bytes (SHA-256);
 * Parquet / CSV tables: the same frame after dropping timing columns (seconds, images/s,
   elapsed, memory, time stamps);
-* every such file of one run exists in the other.
+* every such file of one run exists in the other (``--partial``: RUN_B built part of what
+  RUN_A built -- every file of RUN_B must be in RUN_A and be the same).
 Logs, benchmarks, figures (PNG/PDF embed dates and fonts), summary.json and the working
 folders of trainings are not compared. Prints the counts; exit 1 on any difference.
 """
@@ -50,9 +51,9 @@ def table(path: Path) -> pd.DataFrame:
     return t.drop(columns=[c for c in t.columns if TIMING.search(str(c))]).reset_index(drop=True)
 
 
-def main(a: Path, b: Path) -> int:
+def main(a: Path, b: Path, partial: bool = False) -> int:
     fa, fb = files(a), files(b)
-    problems = [f"only in {a}: {k}" for k in sorted(set(fa) - set(fb))]
+    problems = [] if partial else [f"only in {a}: {k}" for k in sorted(set(fa) - set(fb))]
     problems += [f"only in {b}: {k}" for k in sorted(set(fb) - set(fa))]
     same = 0
     for rel in sorted(set(fa) & set(fb)):
@@ -83,6 +84,7 @@ def main(a: Path, b: Path) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    args = [a for a in sys.argv[1:] if a != "--partial"]
+    if len(args) != 2:
         sys.exit(__doc__)
-    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))
+    sys.exit(main(Path(args[0]), Path(args[1]), partial="--partial" in sys.argv[1:]))

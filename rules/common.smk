@@ -19,6 +19,7 @@ CFG = checks.validated_config(config)
 checks.check_sources(CFG)  # empty user folders, unreadable CIF files: named, before any job
 R = "results"
 PLAN = FigurePlan(CFG, R)
+checks.check_real_data(PLAN)  # real image sets: paths, subsets, models, operator parameters
 METRICS = PLAN.metrics
 
 

@@ -11,6 +11,8 @@
 #   restoration  predict_shard (learned rows: GPU in the Slurm profile), predict_shard_cpu
 #                (noisy input, classical baselines: CPU): time = measured seconds per
 #                megapixel of the row x the job's pixels     -> predict_job(PLAN)
+#   real images  real_restore (learned rows: GPU), real_restore_cpu: one image of a
+#                real set, sized for a 2048^2 image or the set's crop -> real_job(PLAN)
 #   scoring      score_shard: measured seconds per megapixel -> score_job(PLAN)
 #   statistics   stats: memory and time per row it reads      -> stats_job(...)
 #   small jobs   catalogs, aggregate_metrics, figures, reports (metrics_cell: local,
@@ -25,6 +27,7 @@ from simart.workflow.resources import (  # noqa: F401
     escalate,
     model_pattern,
     predict_job,
+    real_job,
     score_job,
     shard_job,
     small_job,

@@ -93,3 +93,72 @@ def test_unreadable_user_image_is_named_and_leaves_no_catalog(tmp_path):
     assert "broken.tif" in log
     assert not (tmp_path / "results/simart/sources.parquet").exists()
     assert not list((tmp_path / "results/simart").glob("*.tmp*"))
+
+
+SEM = {"sigma_b_nm": 2.0, "charging_strength": 0.2, "sigma_c_fov": 0.8, "pixel_size_nm": 1.3,
+       "gaussian_sigma": 0.04, "poisson_counts": 50000.0}
+
+
+@pytest.fixture(scope="module")
+def real_run(finished):
+    """The real-data stage on the finished tiny run: two simulated SEM images with their
+    operator, one without."""
+    import yaml
+
+    from simart.realdata import write_tiff
+    from simart.simulate.simart_dataset import degrade
+    from simart.simulate.sources import skimage_image
+
+    d = finished / "real_in"
+    d.mkdir()
+    clean = np.stack([skimage_image(k, 40) for k in ("camera", "coins")])
+    rows = [{**SEM, "noise_seed": k} for k in range(2)]
+    for i, y in enumerate(degrade(clean, "SEM", rows)):
+        write_tiff(d / f"sem_{i}.tif", 100 * y, 1.3)
+    sets = {"known": {"dataset": "simart", "subset": "SEM", "paths": [str(d / "sem_*.tif")],
+                      "operator": SEM},
+            "unknown": {"dataset": "simart", "subset": "SEM", "paths": [str(d / "sem_0.tif")],
+                        "models": ["wiener"]}}
+    (finished / "real.yaml").write_text(yaml.safe_dump({"real_data": {"sets": sets}}))
+    run(finished, "real", "--configfile", str(ROOT / "tests/data/tiny.yaml"),
+        str(finished / "real.yaml"), tiny=False)
+    return finished
+
+
+def test_real_stage_tables_tiffs_and_figures(real_run):
+    r = real_run / "results"
+    rows = pd.read_csv(r / "tables/real_noref_images.csv")
+    assert len(rows) == 2 * 3 + 2  # known: noisy, wiener, bm3d; unknown: noisy (always), wiener
+    known = rows[rows["set"] == "known"]
+    assert (known["status"] == "ok").all() and known["piqe"].notna().all()
+    unknown = rows[(rows["set"] == "unknown") & (rows["model"] == "wiener")]
+    assert (unknown["status"] == "missing").all()
+    assert "real_data.sets.<name>.operator" in unknown["missing_reason"].iloc[0]
+    wiener = known[known["model"] == "wiener"]
+    assert (wiener["noise_sigma"] < wiener["noise_sigma_input"]).all()
+    assert (r / "real/known/bm3d/sem_1.tif").stat().st_size > 40 * 40 * 4
+    assert "not reproduced" in (r / "tables/real_noref.md").read_text()
+    for s in ("known", "unknown"):
+        assert (r / f"figures/real_{s}.png").stat().st_size > 5_000
+
+
+def test_real_one_image_one_model_rebuilds_nothing_else(real_run):
+    target = real_run / "results/real/known/wiener/sem_0.tif"
+    target.unlink()
+    args = ("--configfile", str(ROOT / "tests/data/tiny.yaml"), str(real_run / "real.yaml"))
+    proc = run(real_run, "-n", str(target.relative_to(real_run)), *args, tiny=False)
+    assert "real_restore_cpu        1" in proc.stdout.replace("\t", " ") or \
+        "real_restore_cpu 1" in " ".join(proc.stdout.split())
+    assert "total 1" in " ".join(proc.stdout.split())
+
+
+@pytest.mark.bad_input
+def test_real_set_with_bad_operator_stops_before_any_job(tmp_path):
+    (tmp_path / "a.tif").write_bytes(b"x")
+    (tmp_path / "config.yaml").write_text(
+        "real_data:\n  sets:\n    s:\n      dataset: simart\n      subset: SEM\n"
+        f"      paths: [{tmp_path / 'a.tif'}]\n      operator: {{sigma_b_nm: 2}}\n")
+    proc = run(tmp_path, "-n", check=False)
+    assert proc.returncode != 0
+    assert "real_data.sets.s.operator" in proc.stderr and "charging_strength" in proc.stderr
+    assert not (tmp_path / "results").exists()

@@ -343,6 +343,41 @@ class FiguresConfig(Strict):
     dpi: int = Field(150, ge=50, le=1200)
 
 
+class RealSetConfig(Strict):
+    """One folder (or list) of real micrographs to restore and score without ground truth
+    (rules/realdata.smk, docs/real_data.md).
+
+    ``dataset`` / ``subset``: whose trained models restore them (e.g. simart / TEM,
+    stm_cu111 / experimental, lm / widefield); ``paths``: files, folders or glob patterns
+    (relative to the working directory); ``pixel_size_nm``: used when a file states none;
+    ``operator``: the known operator parameters (the subset's parameter names, seeds
+    excepted) -- the classical baselines and the physics-guided samplers need them; without
+    them those rows are missing with the reason; ``models``: the rows to run (null: every
+    model of ``evaluate.models`` that applies to ``dataset``); ``crop``: a centred square
+    crop of this side (px) before restoration (null: the whole image)."""
+
+    dataset: DatasetName
+    subset: str
+    paths: list[str] = Field(min_length=1)
+    pixel_size_nm: float | None = Field(None, gt=0)
+    operator: dict[str, float] | None = None
+    models: list[ModelName] | None = None
+    crop: int | None = Field(None, ge=32, le=8192)
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, v: list[str] | None) -> list[str] | None:
+        return _unique_list(v)
+
+
+class RealDataConfig(Strict):
+    """Real-data evaluation (rules/realdata.smk): ``sets`` by name (letters, digits, _);
+    ``figure_images``: images per set shown in its figure."""
+
+    sets: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], RealSetConfig] = {}
+    figure_images: int = Field(3, ge=1, le=20)
+
+
 class MaterialSplit(Strict):
     """Materials (CIF file stems) of each split of the stem_lattice dataset."""
 
@@ -459,6 +494,7 @@ class Config(Strict):
     stem_lattice: StemLatticeConfig = StemLatticeConfig()
     stm_cu111: StmCu111Config = StmCu111Config()
     lm: LMConfig = LMConfig()
+    real_data: RealDataConfig = RealDataConfig()
 
     @model_validator(mode="after")
     def _params(self) -> Config:

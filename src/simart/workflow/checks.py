@@ -200,6 +200,14 @@ def check_sources(cfg) -> None:
         stop(error)
 
 
+def check_real_data(plan) -> None:
+    """Stop before any job on a problem with config ``real_data``
+    (:meth:`simart.workflow.real_plan.RealPlan.real_data_error`)."""
+    error = plan.real_data_error()
+    if error:
+        stop(error)
+
+
 def check_plan(resource_settings: Any, rule_names: Sequence[str], shards: Sequence[str],
                trained: Sequence[str], root: str = "results") -> None:
     """Run once the rules are defined (end of the Snakefile), before any job: stop when a

@@ -797,9 +797,9 @@ class FigurePlan(Plan):
 
     def all_targets(self) -> list[str]:
         """What rule ``all`` builds: every shard (with its table), every training, every
-        benchmark cell, every table and figure."""
+        benchmark cell, every table and figure, the real-data stage's outputs."""
         return [*shard_outputs(self.shard_targets()), *training_outputs(self.all_trained()),
-                *self.all_cells(), *self.figure_targets()]
+                *self.all_cells(), *self.figure_targets(), *self.real_targets()]
 
 
 def figure_targets(cfg: Config, root: str = "results") -> list[str]:

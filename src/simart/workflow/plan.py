@@ -26,6 +26,7 @@ from typing import Any
 from simart.config import LEARNED_MODELS, SPLITS, Config, n_shards
 from simart.data.datasets import MODEL_UNPAIRED, dataset_views
 from simart.specs.models import model_applies, unpaired_fields
+from simart.workflow.real_plan import RealPlan
 
 #: every dataset name a wildcard ``{dataset}`` may take
 DATASET_NAMES = ("simart", "stem_lattice", "stm_cu111", "lm")
@@ -40,7 +41,7 @@ def flat_paths(tree: Any) -> list[str]:
     return [tree]
 
 
-class Plan:
+class Plan(RealPlan):
     """The jobs of one config: shards, trainings, evaluation rows and cells, rule inputs.
 
     ``cfg``: the validated config; ``root``: the results folder (relative to the working
@@ -71,6 +72,8 @@ class Plan:
             "model": r"[A-Za-z0-9_]+",
             "dataset": "|".join(DATASET_NAMES),
             "subset": "|".join(self.all_subsets),
+            "realset": "|".join(self.real_sets()) or "(?!)",
+            "image": r"[A-Za-z0-9_.-]+",
         }
 
     def cfg_part(self, *keys: str) -> dict[str, Any]:

@@ -179,6 +179,28 @@ def predict_job(plan: Any, bytes_per_px: int = 20, base_mb: int = 2000) -> dict[
     }
 
 
+#: pixels a real_restore job is sized for (a 2048 x 2048 image; a larger one gets more on
+#: retry, or give the set a crop)
+REAL_IMAGE_PX = 2048**2
+
+
+def real_job(plan: Any, bytes_per_px: int = 64, base_mb: int = 3000) -> dict[str, Callable]:
+    """real_restore (both rules): one image of :data:`REAL_IMAGE_PX` pixels (or the set's
+    crop); time from :func:`seconds_per_mpx` of the row; memory base_mb + bytes_per_px per
+    pixel (the image, its normalised copy, the restoration, measures in float64)."""
+
+    def px(wc) -> int:
+        crop = plan.real_set(wc.realset).crop
+        return crop * crop if crop else REAL_IMAGE_PX
+
+    def seconds(wc) -> float:
+        s = plan.real_set(wc.realset)
+        return seconds_per_mpx(plan, s.dataset, wc.model) * px(wc) / 1e6
+
+    return {"mem_mb": escalate(lambda wc: base_mb + bytes_per_px * px(wc) / 2**20),
+            "runtime": escalate(lambda wc: minutes(seconds(wc)))}
+
+
 def score_job(plan: Any, bytes_per_px: int = 24, base_mb: int = 2000) -> dict[str, Callable]:
     """score_shard: time from SCORE_CPU_S_PER_MPX (+ LPIPS when configured) x the job's
     megapixels; memory as :func:`predict_job`."""

@@ -8,6 +8,10 @@ The summary line at the end of the run prints how many were tried and how many p
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 _COUNTS = {"tried": 0, "refused": 0}
 
 
@@ -22,3 +26,24 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"bad inputs / corrupt states tried: {_COUNTS['tried']}; refused with a message "
             f"naming the key or file and no partial output: {_COUNTS['refused']}")
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op torch thread (``pytestmark = pytest.mark.usefixtures("one_thread")``):
+    OpenMP workers spin-wait, and on a busy 2-core machine two of them made the model
+    trainings of the tests 70x slower (measured) instead of faster."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def quiet_warnings():
+    """Warnings off (e.g. PCSD without the VGG weights warns on every model built)."""
+    logging.disable(logging.WARNING)
+    yield
+    logging.disable(logging.NOTSET)

@@ -5,12 +5,10 @@ positive and finite. Also the shared synthetic batch fills what each model reads
 from __future__ import annotations
 
 import importlib.util
-import logging
 import math
 from pathlib import Path
 
 import pytest
-import torch
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -27,14 +25,7 @@ def bench_models():
     return _load("bench_models")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    logging.disable(logging.WARNING)  # PCSD without VGG weights warns
-    yield
-    logging.disable(logging.NOTSET)
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread", "quiet_warnings")
 
 
 @pytest.mark.parametrize("name", ["unet", "n2n", "pcsd", "cyclegan"])

@@ -12,13 +12,7 @@ import torch.nn.functional as F
 
 from simart.models import diffusion as D
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -24,12 +24,7 @@ DIFFUSION = ["pcsd", *PCSD_ABLATIONS, "pi_ddpm", "pi_ddpm_plain", "cond_ddpm"]
 MAIN = ["pcsd", "pi_ddpm", "cond_ddpm"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(autouse=True)

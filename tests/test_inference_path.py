@@ -12,7 +12,6 @@ one.
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -35,14 +34,7 @@ from _timing import synthetic_batch, synthetic_params
 ALL_ON = {"amp": "bf16", "channels_last": True, "compile": True, "batch_size": "auto"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    logging.disable(logging.WARNING)  # PCSD without VGG weights warns
-    yield
-    logging.disable(logging.NOTSET)
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread", "quiet_warnings")
 
 
 def _checkpoint(tmp_path: Path, name: str) -> Path:

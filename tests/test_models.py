@@ -24,14 +24,7 @@ from simart.specs.hparams import DEFAULT_HPARAMS, PAPER_HPARAMS, resolve_hparams
 NAMES = ["unet", "care", "dncnn", "n2n", "n2v", "pinned", "unet_rcan"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: OpenMP workers spin-wait, and on a busy 2-core machine two of them
-    made the training runs below 70x slower (measured) instead of faster."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _batch(name: str, b: int = 2, size: int = 32, seed: int = 0) -> Batch:

@@ -40,12 +40,7 @@ KWARGS = {"device": "cpu", "batch_size": 2,
 WORKER = Path(__file__).with_name("predict_worker.py")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def make_inputs(root: Path, weights_seed: int = 0) -> tuple[dict[str, Path], dict[str, Path]]:

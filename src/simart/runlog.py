@@ -12,7 +12,11 @@ def setup(log_path: str | os.PathLike | None, name: str = "simart") -> logging.L
     """Configure the root logger to write to ``log_path`` (created) and stderr.
 
     Uncaught exceptions are logged too, so a failed job's log names what went wrong.
+    Progress bars of :mod:`simart.progress` are off in workflow jobs (``TQDM_DISABLE=1``
+    unless set): parallel jobs share one terminal; their progress goes to the log as lines
+    (every ``SIMART_PROGRESS_SECONDS``, default 30 s).
     """
+    os.environ.setdefault("TQDM_DISABLE", "1")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)

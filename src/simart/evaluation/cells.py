@@ -36,6 +36,7 @@ import pandas as pd
 
 from simart.data.shards import write_images_h5
 from simart.io import atomic_path
+from simart.progress import ProgressReporter
 from simart.provenance import file_sha256, read_table, rebuild_hint, shard_fingerprint
 
 if TYPE_CHECKING:
@@ -73,7 +74,9 @@ def _predict_one(
     ``net_model`` (the trained model an evaluation variant samples from); sampling models
     draw from :func:`simart.evaluation.learned.prediction_generator` (``seed``).
     ``resume``: the job's resume point (the subset's images done before are kept; it is
-    saved after batches). Returns (run table, predictions, extra outputs by name).
+    saved after batches). Progress (images, images/s, ETA) is logged every
+    ``SIMART_PROGRESS_SECONDS`` (:mod:`simart.progress`). Returns (run table, predictions,
+    extra outputs by name).
     """
     from simart.config import LEARNED_MODELS
     from simart.data.shards import Shard
@@ -121,9 +124,9 @@ def _predict_one(
                                                  progress=progress, after_batch=after, **kwargs)
         status, reason = ["ok"] * len(preds), [""] * len(preds)
     else:
-        preds, status, reason, seconds = _restore_classical(degraded, params, model, dataset,
-                                                            modality, model_kwargs,
-                                                            progress=progress, after_image=after)
+        preds, status, reason, seconds = _restore_classical(
+            degraded, params, model, dataset, modality, model_kwargs, progress=progress,
+            after_image=after, label=f"predict {model} {dataset}/{subset}")
     table = params.drop(columns=["dataset"], errors="ignore")
     table.insert(0, "dataset", dataset)
     table["modality"] = subset
@@ -208,9 +211,11 @@ def _device_type(model: str, model_kwargs: Mapping | None) -> str | None:
 
 def _restore_classical(degraded: np.ndarray, params: pd.DataFrame, model: str, dataset: str,
                        modality: str, model_kwargs: dict | None,
-                       progress: Progress | None = None, after_image=None):
+                       progress: Progress | None = None, after_image=None,
+                       label: str | None = None):
     """Image by image, from ``progress.done`` on (``after_image`` after each one: the
-    resume point's :meth:`~simart.evaluation.resume.ResumePoint.after_batch`)."""
+    resume point's :meth:`~simart.evaluation.resume.ResumePoint.after_batch`); the
+    progress is logged as ``label`` (default ``predict {model} {dataset}/{modality}``)."""
     from simart.evaluation.resume import Progress
     from simart.restore.classical import CLASSICAL_MODELS, NotApplicableError
     from simart.specs.models import model_applies
@@ -223,20 +228,23 @@ def _restore_classical(degraded: np.ndarray, params: pd.DataFrame, model: str, d
     restore = CLASSICAL_MODELS[model]
     progress = progress or Progress.start(len(degraded), degraded.shape[1:], degraded.dtype)
     rows = params.to_dict("records")
-    for i in range(progress.done, len(rows)):
-        t0 = time.perf_counter()
-        try:
-            if dataset != "simart":  # the noisy input of a physics dataset
-                out = degraded[i]
-            else:
-                out = restore(degraded[i], modality, rows[i], **(model_kwargs or {}))
-            status, reason = "ok", ""
-        except NotApplicableError as exc:
-            out, status, reason = None, "missing", str(exc)
-        progress.add(None if out is None else np.asarray(out)[None],
-                     [time.perf_counter() - t0], status=[status], reason=[reason])
-        if after_image is not None:
-            after_image()
+    with ProgressReporter(len(rows), "images", label or f"predict {model} {dataset}/{modality}",
+                          initial=progress.done, logger=log) as report:
+        for i in range(progress.done, len(rows)):
+            t0 = time.perf_counter()
+            try:
+                if dataset != "simart":  # the noisy input of a physics dataset
+                    out = degraded[i]
+                else:
+                    out = restore(degraded[i], modality, rows[i], **(model_kwargs or {}))
+                status, reason = "ok", ""
+            except NotApplicableError as exc:
+                out, status, reason = None, "missing", str(exc)
+            progress.add(None if out is None else np.asarray(out)[None],
+                         [time.perf_counter() - t0], status=[status], reason=[reason])
+            report.update(1)
+            if after_image is not None:
+                after_image()
     return progress.preds, progress.status, progress.reason, progress.seconds
 
 
@@ -250,12 +258,15 @@ def score_images(
     data_range: float = 1.0,
     lpips_backbone: str | os.PathLike | None = None,
     device: str | None = None,
+    progress: ProgressReporter | None = None,
 ) -> pd.DataFrame:
     """The run table plus ``<metric>`` and ``<metric>_reason`` columns (one row per image).
 
     Rows whose model did not run keep NaN with the model's reason; a prediction with
     non-finite pixels is marked ``status = "missing"`` ("prediction has NaN or infinite
-    pixels") instead of being scored.
+    pixels") instead of being scored. The images are scored in a few runs of whole batches
+    of the metric registry (:func:`_score_runs`: the values are those of one call, bit for
+    bit); ``progress`` is told of the images after each run (those not scored first).
     """
     from simart.metrics import compute_metrics_with_reasons
 
@@ -270,18 +281,60 @@ def score_images(
     for name in metrics:
         table[name] = np.nan
         table[f"{name}_reason"] = np.where(ok, "", "model missing: " + table["missing_reason"])
-    if ok.any():
-        sizes = (table.loc[ok, "pixel_size_nm"].to_numpy(dtype=np.float64)
-                 if "pixel_size_nm" in table.columns else None)
-        res = compute_metrics_with_reasons(
-            preds[ok], None if clean is None else clean[ok],
-            degraded=None if degraded is None else degraded[ok], metrics=metrics,
-            data_range=data_range, pixel_size_nm=sizes, lpips_backbone=lpips_backbone,
-            device=device)
-        for name in metrics:
-            table.loc[ok, name] = res.values[name]
-            table.loc[ok, f"{name}_reason"] = res.reasons[name]
+    if progress is not None and not ok.all():
+        progress.update(int((~ok).sum()))
+    if not ok.any():
+        return table
+    sizes = (table.loc[ok, "pixel_size_nm"].to_numpy(dtype=np.float64)
+             if "pixel_size_nm" in table.columns else None)
+    x, ref, inp = (None if a is None else a[ok] for a in (preds, clean, degraded))
+    values = {m: np.full(len(x), np.nan) for m in metrics}
+    reasons = {m: np.full(len(x), "", dtype=object) for m in metrics}
+    max_pixels, runs = _score_runs(len(x), x.shape[-2:], sizes, device)
+    for run in runs:
+        try:
+            res = compute_metrics_with_reasons(
+                x[run], None if ref is None else ref[run],
+                degraded=None if inp is None else inp[run], metrics=metrics,
+                data_range=data_range, pixel_size_nm=None if sizes is None else sizes[run],
+                lpips_backbone=lpips_backbone, device=device, max_pixels=max_pixels)
+        except ValueError as exc:  # bad pixels: their indices are the run's
+            if run.start == 0:
+                raise
+            raise ValueError(f"images {run.start}..{run.stop - 1} of those the model restored "
+                             f"(the indices below count from {run.start}): {exc}") from None
+        for m in metrics:
+            values[m][run], reasons[m][run] = res.values[m], res.reasons[m]
+        if progress is not None:
+            progress.update(run.stop - run.start)
+    for m in metrics:
+        table.loc[ok, m] = values[m]
+        table.loc[ok, f"{m}_reason"] = reasons[m]
     return table
+
+
+_SCORE_RUNS = 20  # about this many progress updates per subset scored
+
+
+def _score_runs(n: int, shape: tuple[int, int], sizes: np.ndarray | None,
+                device: str | None) -> tuple[int, list[slice]]:
+    """``(max_pixels, runs)``: the registry's batch size in pixels -- its default, 2^18 on
+    the CPU, 2^24 on a GPU (:func:`simart.metrics.compute_metrics_with_reasons`) -- and
+    about :data:`_SCORE_RUNS` consecutive runs of the ``n`` images, each a whole number of
+    its batches, so that every metric sees the very batches of one call over all the
+    images (its values do not change, bit for bit). Where only some images have a pixel
+    size, the registry batches those of the pixel-size metrics apart: one run then."""
+    import torch
+
+    gpu = device is not None and torch.device(device).type != "cpu"
+    max_pixels = 1 << 24 if gpu else 1 << 18
+    if sizes is not None:
+        known = np.isfinite(sizes) & (sizes > 0)
+        if known.any() and not known.all():
+            return max_pixels, [slice(0, n)]
+    batch = max(1, max_pixels // max(1, int(shape[0]) * int(shape[1])))
+    step = batch * max(1, -(-n // (_SCORE_RUNS * batch)))
+    return max_pixels, [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
 def score_shards(
@@ -300,42 +353,58 @@ def score_shards(
 
     Shards without clean images (experimental-like data) get NaN with the reason for every
     full-reference metric; the no-reference and input-referenced ones are still computed.
+    Progress (images scored, images/s, ETA) is logged every ``SIMART_PROGRESS_SECONDS``
+    (:mod:`simart.progress`).
     """
-    import h5py
-
-    from simart.data.shards import Shard
-
     run_table = read_table(run_table_path)
     tables = []
-    for subset, shard_path in shard_paths.items():
-        with Shard(shard_path, verify=True) as shard:
-            degraded = shard.degraded()
-            try:
-                clean = shard.clean()
-            except KeyError:
-                clean = None
-            made_from = set(run_table.loc[run_table["modality"] == subset, "shard_fingerprint"]
-                            ) if "shard_fingerprint" in run_table.columns else set()
-            if made_from != {shard.fingerprint}:
-                raise StaleResult(
-                    f"{pred_path} [{subset}] was not made from the current {shard_path} "
-                    f"(fingerprints {sorted(f[:12] for f in made_from)} vs "
-                    f"{shard.fingerprint[:12]}): rebuild it: {rebuild_hint(pred_path)}")
-        with h5py.File(pred_path, "r") as f:
-            ds = f["prediction"]
-            preds = np.asarray((ds[subset] if isinstance(ds, h5py.Group) else ds)[()],
-                               dtype=np.float32)
-        run = run_table[run_table["modality"] == subset]
-        if not (len(preds) == len(run) == len(degraded)):
-            raise ValueError(f"{pred_path} [{subset}]: {len(preds)} predictions, {len(run)} "
-                             f"table rows and {len(degraded)} shard images must be the same "
-                             "number")
-        tables.append(score_images(run, preds, clean, degraded, metrics, data_range=data_range,
-                                   lpips_backbone=lpips_backbone, device=device))
+    n_images = int(run_table["modality"].isin(list(shard_paths)).sum())
+    who = [str(run_table[c].iloc[0]) for c in ("model", "dataset")
+           if c in run_table.columns and len(run_table)]
+    label = " ".join(["score", *who, Path(pred_path).stem]) + f" ({len(metrics)} metrics)"
+    with ProgressReporter(n_images, "images", label, logger=log) as report:
+        for subset, shard_path in shard_paths.items():
+            tables.append(_score_subset(subset, shard_path, pred_path, run_table, metrics,
+                                        data_range, lpips_backbone, device, report))
     table = pd.concat(tables, ignore_index=True)
     with atomic_path(table_path) as tmp:
         table.to_parquet(tmp, index=False)
     return table
+
+
+def _score_subset(subset: str, shard_path: str | os.PathLike, pred_path: str | os.PathLike,
+                  run_table: pd.DataFrame, metrics: Sequence[str], data_range: float,
+                  lpips_backbone: str | os.PathLike | None, device: str | None,
+                  report: ProgressReporter) -> pd.DataFrame:
+    """The metric table of one subset of :func:`score_shards`."""
+    import h5py
+
+    from simart.data.shards import Shard
+
+    with Shard(shard_path, verify=True) as shard:
+        degraded = shard.degraded()
+        try:
+            clean = shard.clean()
+        except KeyError:
+            clean = None
+        made_from = set(run_table.loc[run_table["modality"] == subset, "shard_fingerprint"]
+                        ) if "shard_fingerprint" in run_table.columns else set()
+        if made_from != {shard.fingerprint}:
+            raise StaleResult(
+                f"{pred_path} [{subset}] was not made from the current {shard_path} "
+                f"(fingerprints {sorted(f[:12] for f in made_from)} vs "
+                f"{shard.fingerprint[:12]}): rebuild it: {rebuild_hint(pred_path)}")
+    with h5py.File(pred_path, "r") as f:
+        ds = f["prediction"]
+        preds = np.asarray((ds[subset] if isinstance(ds, h5py.Group) else ds)[()],
+                           dtype=np.float32)
+    run = run_table[run_table["modality"] == subset]
+    if not (len(preds) == len(run) == len(degraded)):
+        raise ValueError(f"{pred_path} [{subset}]: {len(preds)} predictions, {len(run)} "
+                         f"table rows and {len(degraded)} shard images must be the same "
+                         "number")
+    return score_images(run, preds, clean, degraded, metrics, data_range=data_range,
+                        lpips_backbone=lpips_backbone, device=device, progress=report)
 
 
 def metric_notes(table: pd.DataFrame, metrics: Sequence[str]) -> dict[str, list[str]]:

@@ -19,6 +19,7 @@ import torch
 from simart.evaluation.resume import Progress
 from simart.models.base import RestorationModel, run_predict
 from simart.physics.dataset_ops import stack_params
+from simart.progress import ProgressReporter
 from simart.specs.inference import AUTO_BATCH_START, InferenceSettings
 
 LOG = logging.getLogger(__name__)
@@ -83,7 +84,9 @@ def predict_learned(weights: str | os.PathLike, model: str, dataset: str, subset
     ``progress``: the images done before (a job's resume point,
     :mod:`simart.evaluation.resume`): prediction continues with the next batch, at the
     batch size and from the generator state it saved; ``after_batch``: called after each
-    batch (saves the resume point when due, stops on a signal).
+    batch (saves the resume point when due, stops on a signal). Progress (images, images/s,
+    ETA) is logged every ``SIMART_PROGRESS_SECONDS`` (:mod:`simart.progress`); a diffusion
+    model also logs its sampler steps within a batch.
     """
     settings = inference_settings(inference)
     dev = resolve_device(device)
@@ -99,7 +102,7 @@ def predict_learned(weights: str | os.PathLike, model: str, dataset: str, subset
     if dev.type == "cuda" or progress.done:
         LOG.info("%s: predicting %d images in batches of %d from image %d (%s)", model,
                  len(degraded), bs, progress.done, settings)
-    return run.all(bs, gen, progress, after_batch)
+    return run.all(bs, gen, progress, after_batch, label=f"predict {model} {dataset}/{subset}")
 
 
 def inference_settings(inference: Mapping[str, Any] | None) -> InferenceSettings:
@@ -210,12 +213,19 @@ class _Predictor:
                 self.net.set_sampling(**saved)
 
     def all(self, bs: int, gen: torch.Generator | None, progress: Progress,
-            after_batch: Callable[[], None] | None = None
+            after_batch: Callable[[], None] | None = None, *, label: str = "predict"
             ) -> tuple[np.ndarray, list[float], dict[str, np.ndarray]]:
         """Every image from ``progress.done`` on, in batches of ``bs`` (halved, with the
         generator rewound, where a CUDA batch still runs out of memory), into
-        ``progress``; ``after_batch`` after each batch."""
+        ``progress``; ``after_batch`` after each batch. Logs its progress as ``label``."""
         progress.gen = gen
+        with ProgressReporter(len(self.degraded), "images", label, initial=progress.done,
+                              logger=LOG) as report:
+            self._batches(bs, gen, progress, after_batch, report)
+        return progress.preds, progress.seconds, progress.extras
+
+    def _batches(self, bs: int, gen: torch.Generator | None, progress: Progress,
+                 after_batch: Callable[[], None] | None, report: ProgressReporter) -> None:
         while not progress.complete:
             b0 = progress.done
             state = gen.get_state() if (self.cuda and gen is not None) else None
@@ -238,9 +248,9 @@ class _Predictor:
             progress.batch_size = bs
             progress.add(out.float()[:, 0].cpu().numpy(), [dt / k] * k,
                          {name: arr.float()[:, 0].cpu().numpy() for name, arr in more.items()})
+            report.update(k)
             if after_batch is not None:
                 after_batch()
-        return progress.preds, progress.seconds, progress.extras
 
 
 def _autocast(device: torch.device, dtype: torch.dtype | None):

@@ -41,6 +41,7 @@ All randomness comes from a passed ``torch.Generator`` (never torch's global gen
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ import torch
 from torch import Tensor
 
 from simart.models.base import RestorationModel
+from simart.progress import ProgressReporter
 
 __all__ = ["EpsFn", "Guidance", "Schedule", "ddim_sample", "ddim_timesteps", "ddpm_sample",
            "gaussian_entropy", "histogram_entropy", "loss_guidance", "make_schedule",
@@ -60,6 +62,7 @@ EpsFn = Callable[[Tensor, Tensor], Tensor]
 Guidance = Callable[[Tensor, Tensor, Tensor, Any], Tensor]
 SCHEDULES = ("cosine", "linear")
 GUIDANCE_MODES = ("score", "shift")
+LOG = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------- schedules
@@ -259,7 +262,8 @@ def ddpm_sample(eps_fn: EpsFn, shape: Sequence[int], sched: Schedule, gen: torch
                 clip_x0: float | None = None, device: torch.device | str | None = None,
                 dtype: torch.dtype = torch.float32,
                 extra_step: Callable[[Tensor, Tensor, int], Tensor] | None = None,
-                t_stop: int = 0) -> tuple[Tensor, Tensor]:
+                t_stop: int = 0, progress: ProgressReporter | None = None,
+                ) -> tuple[Tensor, Tensor]:
     """Ancestral DDPM sampling (Ho et al. 2020 Algorithm 2): for t = t_start .. 0,
     ``x_{t-1} = (x_t - beta_t / sqrt(1 - abar_t) eps_hat) / sqrt(alpha_t) + sigma_t z``
     (``z = 0`` at the last step), ``sigma_t^2 = beta_t`` (``variance="beta"``),
@@ -273,6 +277,8 @@ def ddpm_sample(eps_fn: EpsFn, shape: Sequence[int], sched: Schedule, gen: torch
     regulariser), returned tensor added to ``x_{t-1}``.
     ``t_stop`` > 0: stop at that timestep and return Tweedie's ``x0_hat`` there (the
     posterior-mean estimate given ``x_{t_stop}``: smoother, less variance than a sample).
+    ``progress``: told of each step (one epsilon evaluation; it only reads a clock and
+    logs, so the samples are the same with or without it).
     Returns ``(x_0, x0_hat of the last step)``.
     """
     _check_mode(guidance_mode)
@@ -289,6 +295,8 @@ def ddpm_sample(eps_fn: EpsFn, shape: Sequence[int], sched: Schedule, gen: torch
     for t in range(t0, t_stop - 1, -1):
         eps, shift = _eps_and_guidance(eps_fn, x, t, sched, guidance, strength, measurement,
                                        guidance_mode)
+        if progress is not None:
+            progress.update(1)
         x0 = predict_x0(x, t, eps, sched)
         if clip_x0 is not None:
             x0 = x0.clamp(-clip_x0, clip_x0)
@@ -329,7 +337,7 @@ def ddim_sample(eps_fn: EpsFn, shape: Sequence[int], sched: Schedule, gen: torch
                 clip_x0: float | None = None, device: torch.device | str | None = None,
                 dtype: torch.dtype = torch.float32,
                 extra_step: Callable[[Tensor, Tensor, int], Tensor] | None = None,
-                ) -> tuple[Tensor, Tensor]:
+                progress: ProgressReporter | None = None) -> tuple[Tensor, Tensor]:
     """DDIM (Song et al. 2021 eq. 12) over ``timesteps`` (default :func:`ddim_timesteps`
     of ``steps``; all T when both are None), visited from the last to the first:
 
@@ -338,6 +346,7 @@ def ddim_sample(eps_fn: EpsFn, shape: Sequence[int], sched: Schedule, gen: torch
     ``abar_prev`` the next visited (smaller) timestep's, 1 after the first index.
     ``eta_ddim`` 0: deterministic; 1 with every timestep: DDPM with the posterior variance.
     ``x_start``: the state at the largest visited timestep (default N(0, I)).
+    ``progress``: told of each step, as for :func:`ddpm_sample`.
     Returns ``(x_0, x0_hat of the last step)``.
     """
     _check_mode(guidance_mode)
@@ -355,6 +364,8 @@ def ddim_sample(eps_fn: EpsFn, shape: Sequence[int], sched: Schedule, gen: torch
         abp = float(sched.alpha_bar[ts[k - 1]]) if k > 0 else 1.0
         eps, shift = _eps_and_guidance(eps_fn, x, t, sched, guidance, strength, measurement,
                                        guidance_mode)
+        if progress is not None:
+            progress.update(1)
         x0 = predict_x0(x, t, eps, sched)
         if clip_x0 is not None:
             x0 = x0.clamp(-clip_x0, clip_x0)
@@ -567,6 +578,10 @@ class DiffusionModel(RestorationModel):
         ``x_{t_s} = sqrt(abar) y + sqrt(1 - abar) eps`` -- the conditional form of the PCSD paper's
         Algorithm 2 (``x_T = y``), SDEdit (Meng et al. 2022) -- instead of N(0, I) at T-1;
         the number of steps is then ``steps`` over ``t_stop .. t_s``.
+
+        Progress: the steps of the ``n_samples`` chains of one prediction are logged as one
+        job part (:meth:`steps_progress`; a line every ``SIMART_PROGRESS_SECONDS``, none for
+        a prediction shorter than that), without changing the samples.
         """
         s = self.sampling
         clip = 1.0 if s["clip_x0"] else None
@@ -578,13 +593,34 @@ class DiffusionModel(RestorationModel):
         if y_start is not None and float(s.get("start", 1.0)) < 1.0:
             t_top = max(t_stop, round(float(s["start"]) * (self.sched.T - 1)))
             x_start = q_sample(y_start, t_top, randn(shape, gen, like=y_start), self.sched)
-        if s["sampler"] == "ddpm":
-            return ddpm_sample(eps_fn, shape, self.sched, gen, variance=s["variance"],
-                               t_stop=t_stop, x_start=x_start, t_start=t_top, **common)
-        n = min(s["steps"], t_top - t_stop + 1)
-        ts = ddim_timesteps(t_top + 1, n, t_stop)
-        return ddim_sample(eps_fn, shape, self.sched, gen, timesteps=ts, x_start=x_start,
-                           eta_ddim=float(s["eta_ddim"]), **common)
+        try:
+            if s["sampler"] == "ddpm":
+                common["progress"] = self.steps_progress(shape, t_top - t_stop + 1)
+                return ddpm_sample(eps_fn, shape, self.sched, gen, variance=s["variance"],
+                                   t_stop=t_stop, x_start=x_start, t_start=t_top, **common)
+            n = min(s["steps"], t_top - t_stop + 1)
+            ts = ddim_timesteps(t_top + 1, n, t_stop)
+            common["progress"] = self.steps_progress(shape, len(ts))
+            return ddim_sample(eps_fn, shape, self.sched, gen, timesteps=ts, x_start=x_start,
+                               eta_ddim=float(s["eta_ddim"]), **common)
+        except BaseException:
+            self._steps_progress = None  # an interrupted prediction: the next starts afresh
+            raise
+
+    def steps_progress(self, shape: Sequence[int], chain_steps: int) -> ProgressReporter:
+        """The reporter of this chain's steps: the one of the prediction under way (its
+        ``n_samples`` chains of ``chain_steps`` steps on a batch of ``shape``) or, when
+        that one is complete or was for other shapes / options, a new one."""
+        n_samples = int(self.sampling.get("n_samples", 1))
+        key = (tuple(shape), chain_steps, n_samples)
+        held = getattr(self, "_steps_progress", None)
+        if held is None or held[0] != key or held[1].finished:
+            label = (f"{self.name} sampling {shape[0]} images ({n_samples} sample"
+                     f"{'s' if n_samples > 1 else ''} x {chain_steps} steps)")
+            held = (key, ProgressReporter(chain_steps * n_samples, "steps", label, logger=LOG,
+                                          bar=False, always_end=False))
+            self._steps_progress = held
+        return held[1]
 
     def t_stop(self) -> int:
         """The timestep where sampling stops (sampling option ``stop`` x (T - 1))."""

@@ -17,6 +17,7 @@ Layout: ``results/lm/shards/{mode}/{split}/{shard}.h5`` with mode ``widefield`` 
 
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -29,6 +30,7 @@ from simart.physics.lm import (
     forward_lm,
     pinhole_radius_nm,
 )
+from simart.progress import ProgressReporter
 from simart.simulate.dataset_common import (
     compression_arg,
     dataset_tag,
@@ -44,6 +46,7 @@ __all__ = ["build_lm_shard", "effective_specs", "lm_catalog", "lm_catalog_seed",
 
 _DATASET = "lm"
 MODE_ID = {m: i + 1 for i, m in enumerate(LM_MODES)}
+LOG = logging.getLogger(__name__)
 
 
 def lm_catalog_seed(seed: int) -> int:
@@ -70,7 +73,10 @@ def lm_image_params(cfg, split: str, j: int) -> dict:
 
 def build_lm_shard(cfg, catalog: pd.DataFrame, mode: str, split: str, shard: int,
                    out_path: str | os.PathLike, *, batch_size: int = 8) -> pd.DataFrame:
-    """Simulate one shard of ``mode`` and write it (HDF5 + Parquet) atomically."""
+    """Simulate one shard of ``mode`` and write it (HDF5 + Parquet) atomically.
+
+    Progress of its two passes (rendering the sources, then PSF + noise) is logged every
+    ``SIMART_PROGRESS_SECONDS`` (:mod:`simart.progress`)."""
     if mode not in MODE_ID:
         raise ValueError(f"lm mode {mode!r}; allowed: {list(LM_MODES)}")
     lcfg = cfg.lm
@@ -83,6 +89,8 @@ def build_lm_shard(cfg, catalog: pd.DataFrame, mode: str, split: str, shard: int
     clean = np.empty((stop - start, size, size), np.float32)
     degraded = np.empty_like(clean)
     rows = []
+    what = f"simulate lm {mode}/{split} shard {shard}"
+    rendering = ProgressReporter(stop - start, "images", f"{what}: sources", logger=LOG)
     for k, j in enumerate(range(start, stop)):
         src = srcs.iloc[j % len(srcs)]
         clean[k] = render_source(src.to_dict(), size)
@@ -93,6 +101,9 @@ def build_lm_shard(cfg, catalog: pd.DataFrame, mode: str, split: str, shard: int
                      "source_id": int(src["source_id"]), "source_origin": str(src["origin"]),
                      "source_name": str(src["name"]), "variant": j // len(srcs),
                      "seed": cfg.seed, **p})
+        rendering.update(1)
+    rendering.close()
+    imaging = ProgressReporter(len(rows), "images", f"{what}: PSF + noise", logger=LOG)
     for b0 in range(0, len(rows), batch_size):
         batch = rows[b0:b0 + batch_size]
         x = torch.from_numpy(clean[b0:b0 + len(batch)])[:, None]
@@ -103,6 +114,8 @@ def build_lm_shard(cfg, catalog: pd.DataFrame, mode: str, split: str, shard: int
             gens = [torch.Generator(device="cpu").manual_seed(int(r["noise_seed"])) for r in batch]
             y = add_poisson_background(y, params["photons"], params["background"], gens)
         degraded[b0:b0 + len(batch)] = y[:, 0].numpy()
+        imaging.update(len(batch))
+    imaging.close()
     table = pd.DataFrame(rows)
     attrs = {"dataset": _DATASET, "modality": mode, "split": split, "shard": shard,
              "seed": cfg.seed, "value_range": "clean in [0, 1]; degraded = "

@@ -32,6 +32,7 @@ every configured level (:func:`build_stem_lattice_shards`).
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,7 @@ import torch
 
 from simart.data.shards import write_shard
 from simart.physics.stem import stem_transfer
+from simart.progress import ProgressReporter
 from simart.simulate.cdn import apply_cdn, cdn_params
 from simart.simulate.crystals import Crystal, ProjectedCell, project
 from simart.simulate.dataset_common import (
@@ -78,6 +80,7 @@ __all__ = [
 ]
 
 _DATASET = "stem_lattice"
+LOG = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -248,7 +251,8 @@ def build_stem_lattice_shards(
 
     The clean images are rendered once and shared by the levels (they are the same by
     construction); each level's shard is written (HDF5 + Parquet) atomically. Returns the
-    parameter table of each level.
+    parameter table of each level. Progress (rendering, then noise) is logged every
+    ``SIMART_PROGRESS_SECONDS`` (:mod:`simart.progress`).
     """
     scfg = cfg.stem_lattice
     levels = {int(lv): cdn_params(int(lv)) for lv in out_paths}
@@ -259,13 +263,19 @@ def build_stem_lattice_shards(
     start, stop = shard_bounds(n, scfg.shard_size, shard, f"stem_lattice {split}")
     clean = np.empty((stop - start, size, size), np.float32)
     rows = []
+    what = f"simulate stem_lattice {split} shard {shard}"
+    rendering = ProgressReporter(stop - start, "images", f"{what}: lattices", logger=LOG)
     for k, j in enumerate(range(start, stop)):
         p = lattice_image_params(cfg, split, j, split_materials[split])
         clean[k], facts = render_clean(p, crystals, size)
         rows.append({"image_index": j, "dataset": _DATASET, "split": split, "shard": shard,
                      "seed": cfg.seed, **p, **facts,
                      "formula": crystals[p["material"]].formula})
+        rendering.update(1)
+    rendering.close()
     tables = {}
+    noising = ProgressReporter(len(rows) * len(levels), "images", f"{what}: CDN noise at "
+                               f"levels {', '.join(f'L{lv}' for lv in levels)}", logger=LOG)
     for level, cdn in levels.items():
         degraded = np.empty_like(clean)
         lrows = []
@@ -277,6 +287,7 @@ def build_stem_lattice_shards(
                           "cdn_gaussian_sigma": cdn.gaussian_sigma,
                           "cdn_static_fraction": cdn.static_fraction,
                           "cdn_speckle_variance": cdn.speckle_variance, "noise_seed": nseed})
+            noising.update(1)
         table = pd.DataFrame(lrows)
         attrs = {"dataset": _DATASET, "modality": f"L{level}", "level": level, "split": split,
                  "shard": shard, "seed": cfg.seed,
@@ -284,6 +295,7 @@ def build_stem_lattice_shards(
         write_shard(out_paths[level], clean, degraded, table, attrs, dtype=scfg.dtype,
                     compression=compression_arg(scfg.compression))
         tables[level] = table
+    noising.close()
     return tables
 
 

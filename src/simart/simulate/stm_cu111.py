@@ -32,6 +32,7 @@ Random numbers: layouts and parameters from ``SeedSequence([seed, tag, domain, s
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Mapping
@@ -43,6 +44,7 @@ from scipy import ndimage as ndi
 
 from simart.data.shards import write_shard
 from simart.physics.noise import colored_noise
+from simart.progress import ProgressReporter
 from simart.simulate.dataset_common import (
     compression_arg,
     image_rng,
@@ -58,6 +60,7 @@ __all__ = [
 ]
 
 _DATASET = "stm_cu111"
+LOG = logging.getLogger(__name__)
 _MAX_SCATTERERS = 600
 
 
@@ -275,7 +278,8 @@ def render_stm(cfg, domain: str, split: str, j: int) -> tuple[np.ndarray, np.nda
 
 def build_stm_shard(cfg, domain: str, split: str, shard: int,
                     out_path: str | os.PathLike) -> pd.DataFrame:
-    """Simulate one shard of ``domain`` and write it (HDF5 + Parquet) atomically."""
+    """Simulate one shard of ``domain`` and write it (HDF5 + Parquet) atomically; progress
+    is logged every ``SIMART_PROGRESS_SECONDS`` (:mod:`simart.progress`)."""
     if domain not in DOMAIN_ID:
         raise ValueError(f"stm_cu111 domain {domain!r}; allowed: {list(DOMAINS)}")
     scfg = cfg.stm_cu111
@@ -285,10 +289,14 @@ def build_stm_shard(cfg, domain: str, split: str, shard: int,
     clean = np.empty((stop - start, size, size), np.float32)
     degraded = np.empty_like(clean)
     rows = []
+    progress = ProgressReporter(stop - start, "images",
+                                f"simulate stm_cu111 {domain}/{split} shard {shard}", logger=LOG)
     for k, j in enumerate(range(start, stop)):
         clean[k], degraded[k], row = render_stm(cfg, domain, split, j)
         rows.append({"image_index": j, "dataset": _DATASET, "domain": domain, "split": split,
                      "shard": shard, "seed": cfg.seed, **row})
+        progress.update(1)
+    progress.close()
     table = pd.DataFrame(rows)
     attrs = {"dataset": _DATASET, "modality": domain, "split": split, "shard": shard,
              "seed": cfg.seed, "value_range": "clean = rho/rho0 scaled to [0, 1] between "

@@ -3,12 +3,16 @@
 #   snakemake --profile profiles/slurm all         paper scale on Slurm (configs/paper.yaml)
 #   snakemake results/metrics/simart/TEM/wiener.parquet   one benchmark cell
 #   snakemake figures                              tables and figures only
+#   snakemake --report report.html                 the report of a finished run
+#   snakemake plan_cost                            optional: what the config costs
 # The rule files (rules/) only declare; what runs for a config is src/simart/workflow/
-# (plan.py, figures_plan.py, resources.py, checks.py), read through rules/common.smk.
+# (plan.py, figures_plan.py, resources.py, checks.py; smk.py: what needs Snakemake
+# itself), read through rules/common.smk. Software of every rule: envs/simart.yaml.
 import sys
 from pathlib import Path
 
-from snakemake.utils import min_version
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
@@ -24,6 +28,22 @@ check_presets(workflow.overwrite_configfiles, workflow.config_settings.replace_w
 
 
 configfile: "config.yaml"
+
+# The config against its JSON schema (schemas/config.schema.json: the pydantic model
+# simart.config.Config exported, tests/test_config_schema.py), for the tools that read a
+# schema. pydantic then validates it again (rules/common.smk) and is the stronger check:
+# its message names the key, the value and what is allowed, the schema's names a JSON path
+# and a schema rule. So the schema's error is held, not raised, until pydantic has spoken:
+# pydantic's error stops the run; a config pydantic accepts but the schema refuses (a
+# number YAML reads as text, `lr: 1e-4`) is warned about. No defaults are filled in here:
+# the model's are the defaults.
+try:
+    validate(config, "schemas/config.schema.json", set_default=False)
+    CONFIG_SCHEMA_ERROR = None
+except WorkflowError as err:
+    CONFIG_SCHEMA_ERROR = err
+
+report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
@@ -42,9 +62,11 @@ include: "rules/report.smk"
 rule all:
     input:
         PLAN.all_targets(),
+        # the optional cost summary (rule plan_cost): kept up to date once built
+        smk.existing(rules.plan_cost.output),
     default_target: True
 
 
 # before any job: a profile's rule names exist; warn about missing shards / trained models
 # that results were built from (with the command that rebuilds them)
-check_plan()
+smk.check_plan(workflow, PLAN, R)

@@ -26,6 +26,8 @@ rule stem_lattice_shard:
     resources:
         **shard_job(SL.shard_size * PLAN.pixels("stem_lattice"), bytes_per_px=20,
                     px_per_min=2**22),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/stem_lattice_shard.py"
 
@@ -48,6 +50,8 @@ rule stm_cu111_shard:
     resources:
         **shard_job(STM.shard_size * PLAN.pixels("stm_cu111"), bytes_per_px=20, px_per_min=2**17,
                     base_mb=3000),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/stm_cu111_shard.py"
 
@@ -65,6 +69,8 @@ rule lm_catalog:
         cfg=PLAN.cfg_part("seed", "image_size", "lm"),
     resources:
         **small_job(mem_mb=2000, runtime=30),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/lm_catalog.py"
 
@@ -88,6 +94,8 @@ rule lm_shard:
     threads: 1
     resources:
         **shard_job(LMC.shard_size * PLAN.pixels("lm"), bytes_per_px=40, px_per_min=2**21),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/lm_shard.py"
 

@@ -30,6 +30,8 @@ rule predict_shard:
     threads: 1
     resources:
         **predict_job(PLAN),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/predict_shard.py"
 
@@ -79,5 +81,7 @@ rule aggregate_metrics:
         data_range=CFG.evaluate.data_range,
     resources:
         **small_job(mem_mb=4000, runtime=15),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/aggregate_metrics.py"

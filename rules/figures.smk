@@ -28,6 +28,8 @@ for spec in PLAN.figure_specs():
             caption=lambda wc, text=PLAN.figure_caption(spec): text,
         resources:
             **small_job(mem_mb=spec.mem_mb, runtime=spec.runtime),
+        conda:
+            "../envs/simart.yaml"
         script:
             "../workflow_scripts/figure.py"
 

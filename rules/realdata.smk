@@ -28,6 +28,8 @@ rule real_restore:
     threads: 1
     resources:
         **real_job(PLAN),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/real_restore.py"
 
@@ -52,6 +54,8 @@ rule real_table:
         code=code("real_table.py"),  # the library code it runs
     resources:
         **small_job(mem_mb=2000, runtime=15),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/real_table.py"
 
@@ -62,7 +66,10 @@ rule real_figure:
         tables=lambda wc: PLAN.real_tables(wc.realset),
         tifs=lambda wc: PLAN.real_tiffs(wc.realset),
     output:
-        [f"{R}/figures/real_{{realset}}.{ext}" for ext in CFG.figures.formats],
+        smk.flag_figure_files([f"{R}/figures/real_{{realset}}.{ext}"
+                               for ext in CFG.figures.formats],
+                              caption="../report/real_figure.rst", category=REAL_CATEGORY,
+                              subcategory="Figures", label="{realset}"),
     log:
         f"{R}/logs/real_figure_{{realset}}.log",
     benchmark:
@@ -73,6 +80,8 @@ rule real_figure:
         dpi=CFG.figures.dpi,
     resources:
         **small_job(mem_mb=2000, runtime=15),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/real_figure.py"
 

@@ -15,5 +15,7 @@ rule simulate_shard:
     threads: 1
     resources:
         **shard_job(CFG.simart.shard_size * CFG.image_size**2, bytes_per_px=20, px_per_min=2**22),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/simulate_shard.py"

@@ -11,5 +11,7 @@ rule source_catalog:
         cfg=PLAN.cfg_part("seed", "image_size", "sources"),
     resources:
         **small_job(mem_mb=2000, runtime=30),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/source_catalog.py"

@@ -22,6 +22,8 @@ rule score_shard:
     threads: 1
     resources:
         **score_job(PLAN),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/score_shard.py"
 
@@ -46,5 +48,7 @@ rule stats:
         seed=CFG.seed,
     resources:
         **stats_job(cell_rows(PLAN), len(CFG.stats_metrics()), CFG.stats.n_bootstrap),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/stats.py"

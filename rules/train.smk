@@ -39,6 +39,8 @@ rule train_model:
     resources:
         gpu=CFG.train.gpus,
         **train_job(mem_mb=32000, runtime=24 * 60),
+    conda:
+        "../envs/simart.yaml"
     script:
         "../workflow_scripts/train_model.py"
 

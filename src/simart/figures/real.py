@@ -2,7 +2,7 @@
 
 For each shown image (the first ``n_images`` by name) three rows of panels, one column per
 row of the table (the input first): the whole image with the zoom region framed, the zoom
-(the centre quarter of each side), and the difference to the input (restored - input,
+(a quarter of each side, where the input varies most), and the difference to the input (restored - input,
 symmetric colour scale per image, in the [0, 1] units the models saw:
 :class:`simart.realdata.Normalisation`, stored in the table). Each image and zoom panel has its
 own grey scale (its 0.5-99.5 percentiles). A missing row shows its reason.
@@ -22,6 +22,22 @@ def _read(tif: str) -> np.ndarray:
     import tifffile
 
     return np.asarray(tifffile.imread(tif), np.float64)
+
+
+def _zoom_window(ref: np.ndarray | None, zh: int, zw: int) -> tuple[int, int]:
+    """Top-left corner of the zoom: the ``zh x zw`` window (on a half-window grid) where
+    ``ref`` varies most (its standard deviation), so that the zoom shows structure; the
+    centre when there is no reference."""
+    if ref is None:
+        return 0, 0
+    h, w = ref.shape
+    best, corner = -1.0, ((h - zh) // 2, (w - zw) // 2)
+    for top in range(0, h - zh + 1, max(zh // 2, 1)):
+        for left in range(0, w - zw + 1, max(zw // 2, 1)):
+            sd = float(np.std(ref[top:top + zh, left:left + zw]))
+            if sd > best:
+                best, corner = sd, (top, left)
+    return corner
 
 
 def real_set_figure(tables: Sequence[str], outputs: Sequence[str], *, n_images: int = 3,
@@ -61,9 +77,11 @@ def real_set_figure(tables: Sequence[str], outputs: Sequence[str], *, n_images: 
                            else f"missing: {r['missing_reason']}")
         # the input panel is the noisy row (the input itself); without it, no differences
         x_in = panels["input"] if isinstance(panels.get("input"), np.ndarray) else None
-        h, w = next((p.shape for p in panels.values() if isinstance(p, np.ndarray)), (1, 1))
+        shown = [p for p in panels.values() if isinstance(p, np.ndarray)]
+        h, w = shown[0].shape if shown else (1, 1)
         zh, zw = max(h // 4, 8), max(w // 4, 8)
-        top, left = (h - zh) // 2, (w - zw) // 2
+        top, left = _zoom_window(x_in if x_in is not None else shown[0] if shown else None,
+                                 zh, zw)
         diffs = [p - x_in for p in panels.values()
                  if isinstance(p, np.ndarray) and x_in is not None]
         lim = max(float(np.percentile(np.abs(np.stack(diffs)), 99)) if diffs else 0.0, 1e-6)
@@ -82,7 +100,7 @@ def real_set_figure(tables: Sequence[str], outputs: Sequence[str], *, n_images: 
                 a_zoom.set_ylabel("zoom", fontsize=7)
                 a_diff.set_ylabel("restored - input", fontsize=7)
             if isinstance(p, str):
-                a_full.text(0.5, 0.5, "\n".join(textwrap.wrap(p, 22)[:6]), ha="center",
+                a_full.text(0.5, 0.5, "\n".join(textwrap.wrap(p, 24)[:10]), ha="center",
                             va="center", fontsize=5, transform=a_full.transAxes)
                 for ax in (a_zoom, a_diff):
                     ax.axis("off")

@@ -154,14 +154,36 @@ def check_presets(configfiles: Sequence[str | os.PathLike], replace: bool, based
              "config.yaml, use a file of your own")
 
 
-def validated_config(raw: Mapping[str, Any]):
-    """``simart.config.validate_config(raw)``; a config error stops the run."""
+def validated_config(raw: Mapping[str, Any], schema_error: BaseException | None = None):
+    """``simart.config.validate_config(raw)``; a config error stops the run.
+
+    ``schema_error``: what ``snakemake.utils.validate`` raised against
+    schemas/config.schema.json (the Snakefile runs it first), held until pydantic has
+    spoken: pydantic's message (key, value, what is allowed) is the one a config error is
+    reported with; a config pydantic accepts but the schema refuses gets a warning naming
+    the JSON path (:func:`schema_warning`) and runs."""
     from simart.config import ConfigError, validate_config
 
     try:
-        return validate_config(raw)
+        cfg = validate_config(raw)
     except ConfigError as err:
         stop(str(err))
+    if schema_error is not None:
+        sys.stderr.write(f"\n{schema_warning(schema_error)}\n\n")
+    return cfg
+
+
+def schema_warning(schema_error: BaseException) -> str:
+    """The warning about a config the schema refuses and pydantic accepts: the JSON path,
+    the schema's message, and the likely cause (pydantic reads some text as numbers)."""
+    cause = schema_error.__context__ or schema_error.__cause__  # jsonschema's error
+    path = getattr(cause, "json_path", None)
+    what = f"{path}: {cause.message}" if path and hasattr(cause, "message") else \
+        str(schema_error).splitlines()[0]
+    return (f"SIMART config warning: schemas/config.schema.json refuses {what}; the config "
+            "model accepts it (pydantic converts text to a number where a key wants one, and "
+            "YAML reads 1e-4 as text, 1.0e-4 as a number). Write the value as the schema "
+            "says.")
 
 
 def first_source_error(cfg) -> str | None:

@@ -17,10 +17,12 @@ config alone (no Snakemake, no include order); every path under the plan's resul
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from simart.config import LEARNED_MODELS, Config
-from simart.specs.figures import FIGURES, FigureSpec
+from simart.specs.figures import CATEGORIES, FIGURES, FigureSpec
 from simart.specs.models import model_applies
 from simart.workflow.checks import shard_outputs, training_outputs
 from simart.workflow.plan import DATASET_NAMES, Plan, flat_paths
@@ -36,6 +38,36 @@ PDANET_ABLATION = ("cyclegan", "pdanet_da", "pdanet_da_ws", "pdanet")
 CONDDPM_MODELS = ("noisy", "n2v", "pix2pix", "unet_rcan", "care", "cond_ddpm")
 #: names of the PCSD paper's tables (simart.reporting.pcsd.OUTPUTS)
 PCSD_TABLES = ("table2", "psnr", "table3", "table4", "table6")
+#: report category of the real-data stage (the others: simart.specs.figures.CATEGORIES)
+REAL_CATEGORY = "Real micrographs"
+#: the report's ``table`` label of a Markdown table (its file stem) where its spec's label
+#: does not say which table it is (a spec writing several)
+TABLE_LABELS = {
+    "simart_metrics": "metrics per cell (mean ± std, median)",
+    "simart_stats": "statistics against the reference",
+    "simart_calibration": "calibration",
+    "pcsd_table2": "Table 2",
+    "pcsd_psnr_by_modality": "PSNR per modality",
+    "pcsd_table3": "Table 3",
+    "pcsd_table4": "Table 4",
+    "pcsd_table6": "Table 6",
+    "reproduction_report": "claims vs measured (all papers)",
+    "real_noref": "no-reference measures",
+}
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """One table of ``snakemake --report``: the Markdown table it shows (rule report_table
+    renders it as a web page: the report shows HTML in its page, Markdown only as a
+    download), where it goes (category, subcategory), its ``table`` label and its caption
+    file under report/."""
+
+    source: str
+    category: str
+    label: str
+    caption: str
+    subcategory: str = "Tables"
 
 
 class FigurePlan(Plan):
@@ -789,11 +821,47 @@ class FigurePlan(Plan):
 
     def figure_targets(self) -> list[str]:
         """Every table and figure ``snakemake figures`` regenerates (and ``all`` builds):
-        the aggregate and statistics tables, every applicable figure/table spec's outputs
-        and the reproduction report (spec reproduction_report, when there are claims)."""
+        the aggregate and statistics tables, every applicable figure/table spec's outputs,
+        the reproduction report (spec reproduction_report, when there are claims) and the
+        report pages of these tables (:meth:`report_tables`)."""
         agg = self.aggregate_outputs()
         return [agg["csv"], agg["md"], self.stats_outputs()["md"], *self.paper_targets(),
-                *self.spec_targets(("report",))]
+                *self.spec_targets(("report",)),
+                *(self.report_page(n) for n, t in self.report_tables().items()
+                  if t.category != REAL_CATEGORY)]
+
+    # ------------------------------------------------------------------ report pages
+    def report_tables(self) -> dict[str, ReportTable]:
+        """{page name: :class:`ReportTable`} of every Markdown table this config writes:
+        the aggregate and statistics tables, the Markdown outputs of every applicable
+        table/report spec (caption: the spec's ``caption_files`` entry, else
+        report/<file stem>.rst) and the real-data stage's table. The name is the
+        Markdown file's stem. Computed once per plan."""
+        cached = self.__dict__.get("_report_tables")
+        if cached is not None:
+            return dict(cached)
+        benchmark = CATEGORIES["benchmark"]
+        out = {
+            "simart_metrics": ReportTable(self.aggregate_outputs()["md"], benchmark,
+                                          TABLE_LABELS["simart_metrics"],
+                                          "simart_metrics.rst"),
+            "simart_stats": ReportTable(self.stats_outputs()["md"], benchmark,
+                                        TABLE_LABELS["simart_stats"], "simart_stats.rst"),
+        }
+        for spec in self.figure_specs():
+            if spec.kind == "figure" or not self.figure_applies(spec):
+                continue
+            for key, path in self.figure_outputs(spec).items():
+                if isinstance(path, str) and path.endswith(".md"):
+                    name = PurePosixPath(path).stem
+                    out[name] = ReportTable(
+                        path, spec.category, TABLE_LABELS.get(name, spec.label),
+                        spec.caption_files.get(key, f"{name}.rst"))
+        if self.real_sets():
+            out["real_noref"] = ReportTable(self.real_table_outputs()["md"], REAL_CATEGORY,
+                                            TABLE_LABELS["real_noref"], "real_noref.rst")
+        self.__dict__["_report_tables"] = out
+        return dict(out)
 
     def all_targets(self) -> list[str]:
         """What rule ``all`` builds: every shard (with its table), every training, every

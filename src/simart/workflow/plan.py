@@ -350,6 +350,11 @@ class Plan(RealPlan):
                 "descriptive_csv": f"{base}_descriptive.csv",
                 "descriptive_parquet": f"{base}_descriptive.parquet"}
 
+    def report_page(self, name: str) -> str:
+        """The web page of report table ``name`` (rule report_table; the tables:
+        FigurePlan.report_tables)."""
+        return f"{self.root}/report/tables/{name}.html"
+
     def aggregate_outputs(self) -> dict[str, str]:
         """The aggregated metrics table of rule aggregate_metrics, by output name."""
         base = f"{self.root}/tables/simart_metrics"

@@ -16,7 +16,7 @@ from simart.specs.models import model_applies
 
 class RealPlan:
     """Mixin of :class:`simart.workflow.plan.Plan` (needs ``cfg``, ``root``, ``views``,
-    ``models``, ``entry_weights``, ``is_learned``, ``predict_kwargs``)."""
+    ``models``, ``entry_weights``, ``is_learned``, ``predict_kwargs``, ``report_page``)."""
 
     _real_images: dict[str, dict[str, str]]
 
@@ -111,8 +111,10 @@ class RealPlan:
         return [f"{self.root}/figures/real_{name}.{ext}" for ext in self.cfg.figures.formats]
 
     def real_targets(self) -> list[str]:
-        """Every output of the real-data stage (empty without sets)."""
+        """Every output of the real-data stage (empty without sets), with the report page
+        of its table (rule report_table)."""
         if not self.real_sets():
             return []
         return [*self.real_table_outputs().values(),
-                *(p for n in self.real_sets() for p in self.real_figure_outputs(n))]
+                *(p for n in self.real_sets() for p in self.real_figure_outputs(n)),
+                self.report_page("real_noref")]

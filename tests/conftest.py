@@ -47,3 +47,17 @@ def quiet_warnings():
     logging.disable(logging.WARNING)
     yield
     logging.disable(logging.NOTSET)
+
+
+#: the slowest test modules (each runs a small pipeline end to end): collected first, so that
+#: pytest-xdist's `--dist loadfile` (make test) gives them to different workers at the start
+#: instead of, by collection order, possibly one after the other to the same worker
+SLOW_FIRST = ("test_workflow_train.py", "test_workflow.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        name = item.path.name
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each module is kept

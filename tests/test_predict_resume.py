@@ -43,15 +43,17 @@ WORKER = Path(__file__).with_name("predict_worker.py")
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
-def make_inputs(root: Path, weights_seed: int = 0) -> tuple[dict[str, Path], dict[str, Path]]:
-    """Two 5-image test shards (one per subset) and a cond_ddpm checkpoint for them."""
+def make_inputs(root: Path, weights_seed: int = 0, n_images: int = 5
+                ) -> tuple[dict[str, Path], dict[str, Path]]:
+    """Two ``n_images``-image test shards (one per subset) and a cond_ddpm checkpoint for
+    them (also tests/test_progress.py)."""
     rng = np.random.default_rng(0)
     shards = {}
     for i, subset in enumerate(SUBSETS):
-        clean = rng.random((5, 16, 16), dtype=np.float32)
+        clean = rng.random((n_images, 16, 16), dtype=np.float32)
         shards[subset] = root / f"{subset}.h5"
         write_shard(shards[subset], clean, clean + 0.1 * rng.random(clean.shape, np.float32),
-                    pd.DataFrame({"image_index": np.arange(5) + 10 * i}),
+                    pd.DataFrame({"image_index": np.arange(n_images) + 10 * i}),
                     {"modality": subset})
     torch.manual_seed(weights_seed)
     net = build_model("cond_ddpm")

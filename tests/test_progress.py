@@ -19,15 +19,12 @@ import torch
 
 from simart import runlog
 from simart.config import validate_config
-from simart.data.shards import write_shard
 from simart.evaluation.cells import predict_shards, score_images, score_shards
 from simart.metrics import compute_metrics_with_reasons
-from simart.models import build_model
 from simart.models import diffusion as D
 from simart.progress import INTERVAL_ENV, ProgressReporter, default_interval
 from simart.simulate.simart_dataset import build_shard
 from simart.simulate.sources import build_catalog
-from simart.train.checkpoint import save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -315,24 +312,6 @@ def test_classical_prediction_and_scoring_jobs_log_their_progress(job_log, simar
     assert _has_rate_and_eta(lines, "images")
 
 
-def _lm_inputs(root):
-    """Two 4-image 16² lm test shards and a cond_ddpm checkpoint for them."""
-    rng = np.random.default_rng(0)
-    shards = {}
-    for i, subset in enumerate(("widefield", "confocal")):
-        clean = rng.random((4, 16, 16), dtype=np.float32)
-        shards[subset] = root / f"{subset}.h5"
-        write_shard(shards[subset], clean, clean + 0.1 * rng.random(clean.shape, np.float32),
-                    pd.DataFrame({"image_index": np.arange(4) + 10 * i}), {"modality": subset})
-    torch.manual_seed(0)
-    net = build_model("cond_ddpm")
-    weights = root / "best.pt"
-    save_checkpoint(weights, {"kind": "best", "identity": {
-        "model": "cond_ddpm", "hparams": net.hparams, "dataset": "lm",
-        "subsets": list(shards)}, "model": net.state_dict()})
-    return shards, {s: weights for s in shards}
-
-
 def _read(path) -> dict[str, np.ndarray]:
     out = {}
     with h5py.File(path, "r") as f:
@@ -343,9 +322,10 @@ def _read(path) -> dict[str, np.ndarray]:
 
 def test_diffusion_prediction_logs_images_and_sampler_steps_bit_identically(
         job_log, tmp_path, monkeypatch):
-    shards, weights = _lm_inputs(tmp_path)
-    kwargs = {"device": "cpu", "batch_size": 2,
-              "sampling": {"sampler": "ddim", "eta_ddim": 1.0, "steps": 3, "n_samples": 2}}
+    from test_predict_resume import KWARGS as kwargs
+    from test_predict_resume import make_inputs
+
+    shards, weights = make_inputs(tmp_path, n_images=4)
 
     def predict(name):
         predict_shards(shards, "cond_ddpm", tmp_path / f"{name}.h5",

@@ -11,8 +11,9 @@ BIN := $(VENV)/bin
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	# torch first, pinned: anything else would pull a CUDA build (GBs)
-	$(BIN)/pip install torch==2.13.0
+	# torch and torchvision first, together and pinned: an unpinned torch requirement
+	# would pull another build (GBs)
+	$(BIN)/pip install torch==2.14.1 torchvision==0.29.1
 
 install: $(BIN)/python
 	$(BIN)/pip install -e .

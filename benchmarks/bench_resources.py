@@ -115,9 +115,9 @@ def score_cost(paths: dict[str, Path]) -> float:
 
 def lpips_flops(size: int) -> float:
     """FLOPs per megapixel of LPIPS's AlexNet features on both images of a pair."""
-    from simart.metrics.lpips import AlexNetFeatures
+    from torchvision.models import alexnet
 
-    net = AlexNetFeatures().eval()
+    net = alexnet(weights=None).features[:12].eval()  # conv1..relu5, the layers LPIPS taps
     x = torch.rand(1, 3, size, size)
     return 2 * flops_per_mpx(lambda: net(x), size)
 

@@ -204,16 +204,26 @@ def test_compiled_networks_give_dynamo_frames_without_graph_breaks(name):
     torch._dynamo.reset()
 
 
-def test_module_compile_alone_gives_a_sequential_no_frame():
-    """Why compile_module exists: ``nn.Module.compile`` of torch's own modules is skipped."""
+def test_compile_module_gives_a_sequential_a_frame_as_module_compile_does_from_torch_2_14():
+    """Why compile_module exists: up to torch 2.13, ``nn.Module.compile`` of torch's own
+    modules (an ``nn.Sequential``) was skipped (0 frames); torch 2.14 compiles it. Ours gives
+    the frame with either version (here: both, on the pinned torch)."""
     from torch._dynamo.utils import counters
 
-    torch._dynamo.reset()
-    counters.clear()
-    seq = nn.Sequential(nn.Conv2d(1, 2, 3))
-    seq.compile(backend="eager")
-    seq(torch.rand(1, 1, 8, 8))
-    assert not counters["frames"]["ok"]
+    from simart.models.base import compile_module, is_compiled
+
+    for how in ("compile_module", "Module.compile"):
+        torch._dynamo.reset()
+        counters.clear()
+        seq = nn.Sequential(nn.Conv2d(1, 2, 3))
+        if how == "compile_module":
+            compile_module(seq, backend="eager")
+        else:
+            seq.compile(backend="eager")
+        assert is_compiled(seq)
+        out = seq(torch.rand(1, 1, 8, 8))
+        assert out.shape == (1, 2, 6, 6)
+        assert counters["frames"]["ok"] == 1, how
     torch._dynamo.reset()
 
 

@@ -56,9 +56,10 @@ def test_environment_pins_match_pyproject():
     assert project["requires-python"] == f">={python[7:]},<3.{int(python.split('.')[1]) + 1}"
     assert "pip" in deps
     pip = next(d["pip"] for d in deps if isinstance(d, dict))
-    torch = next(d for d in project["dependencies"] if d.startswith("torch=="))
-    assert pip[0] == torch  # torch pinned as in pyproject.toml, listed first
-    assert pip[1] == f"-e ${{{smk.SOURCE_ROOT_VAR}}}"  # the package, with all its pins
+    first = [next(d for d in project["dependencies"] if d.startswith(f"{name}=="))
+             for name in ("torch", "torchvision")]
+    assert pip[:2] == first  # torch and torchvision pinned as in pyproject.toml, listed first
+    assert pip[2] == f"-e ${{{smk.SOURCE_ROOT_VAR}}}"  # the package, with all its pins
 
 
 def test_pip_installs_the_package_from_snakemakes_copy_of_the_environment(tmp_path,
@@ -71,7 +72,7 @@ def test_pip_installs_the_package_from_snakemakes_copy_of_the_environment(tmp_pa
     pip = next(d["pip"] for d in yaml.safe_load(ENV.read_text())["dependencies"]
                if isinstance(d, dict))
     req = conda_dir / "condaenv.requirements.txt"
-    req.write_text("\n".join(pip[1:]) + "\n")
+    req.write_text("\n".join(pip[2:]) + "\n")
     monkeypatch.delenv(smk.SOURCE_ROOT_VAR, raising=False)  # restored after the test
     root = smk.export_source_root(ROOT)  # what rules/common.smk does
     assert os.environ[smk.SOURCE_ROOT_VAR] == root == str(ROOT.resolve())

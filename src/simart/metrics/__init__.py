@@ -3,7 +3,8 @@
 ``METRICS`` (name -> :class:`Metric`) is what evaluation, statistics and training validation
 use; :func:`compute_metrics_with_reasons` scores stacks of images and records why a value
 is missing. Modules: ``full_reference`` (pixel domain, SSIM family, EPI), ``fourier`` (FRC,
-spectrum consistency, power-spectrum similarity), ``lpips`` (AlexNet, no torchvision),
+spectrum consistency, power-spectrum similarity), ``lpips`` (the ``lpips`` package,
+AlexNet backbone from a verified local torchvision checkpoint),
 ``noref`` (PIQE, BRISQUE, noise level, artefact reduction).
 
 For images without ground truth (not registry entries, called directly): ``noise_sigma_mad``,

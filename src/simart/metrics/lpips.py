@@ -1,18 +1,25 @@
-"""LPIPS (Zhang et al. 2018, AlexNet variant, v0.1 linear heads) without torchvision.
+"""LPIPS (Zhang et al. 2018, AlexNet variant, v0.1 linear heads) with the ``lpips`` package.
 
-* **Backbone**: our own AlexNet feature extractor (:class:`AlexNetFeatures`), the exact layer
-  layout of ``torchvision.models.alexnet().features``, so torchvision's ImageNet checkpoint
-  ``alexnet-owt-7be5be79.pth`` loads into it key for key. It is looked up at
-  ``evaluate.lpips_backbone`` or, by default, ``$TORCH_HOME/hub/checkpoints/`` (torch's own
+* **Network**: ``lpips.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=True,
+  verbose=False)`` from the ``lpips`` wheel (the authors' reference code). ``pretrained=True``
+  loads only the **linear heads**, from the wheel's own ``lpips/weights/v0.1/alex.pth`` (a few
+  KB); ``pnet_rand=True`` makes it build its AlexNet with ``torchvision.models.alexnet`` and
+  *no* weights, so neither call can download anything.
+* **Backbone**: torchvision's ImageNet AlexNet checkpoint ``alexnet-owt-7be5be79.pth``, read
+  from ``evaluate.lpips_backbone`` or, by default, ``$TORCH_HOME/hub/checkpoints/`` (torch's own
   cache folder, :func:`default_backbone_path`). Its SHA-256 must start with the hash in the
   file name (torchvision's ``<name>-<sha256 prefix>.pth`` convention): a different file is
-  rejected (:class:`BackboneHashError`). Nothing is downloaded.
-* **Linear heads**: ``lpips_models/alex.pth`` shipped inside the ``torchmetrics`` wheel (the
-  original LPIPS v0.1 weights, a few KB).
-* Formula (as ``lpips``/torchmetrics): images in [-1, 1] (ours: ``2·clamp(x/data_range, 0, 1)-1``,
-  grey replicated to RGB), the LPIPS scaling layer, features after ReLU 1-5, each unit-
-  normalised over channels (``f / sqrt(Σ_c f² + 1e-8)``), squared difference, 1×1 linear
-  head, spatial mean, sum over the 5 layers. Lower is better; identical images give 0.
+  rejected (:class:`BackboneHashError`). It is loaded strictly into
+  ``torchvision.models.alexnet(weights=None)`` (a file that is not an AlexNet state dict is
+  refused, naming the missing / unexpected keys), whose ``features`` modules then replace those
+  of the lpips network's five slices (``features[0:2]``, ``[2:5]``, ``[5:8]``, ``[8:10]``,
+  ``[10:12]``, the layout of ``lpips.pretrained_networks.alexnet``); every backbone parameter
+  and every head is compared with its file afterwards. Nothing is downloaded.
+* Input (ours): grey ``(B, 1, H, W)`` in ``[0, data_range]``, clamped, mapped to ``[-1, 1]`` by
+  ``2·clamp(x/data_range, 0, 1)-1`` and replicated to RGB; then the lpips formula: scaling
+  layer, features after ReLU 1-5, each unit-normalised over channels
+  (``f / (sqrt(Σ_c f²) + 1e-10)``), squared difference, 1×1 linear head, spatial mean, sum over
+  the 5 layers. One distance per image; lower is better; identical images give 0.
 
 Never with random weights: an absent or rejected backbone raises :class:`MetricUnavailable`
 (the evaluation tables then record LPIPS as missing with this reason).
@@ -22,22 +29,23 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
 import os
+import pickle
 import re
+import warnings
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from simart.metrics._checks import MetricUnavailable, check_min_size, check_pair
 
 BACKBONE_FILE = "alexnet-owt-7be5be79.pth"
 LPIPS_MIN_SIZE = 31  # conv1 (11/4, pad 2) -> 7, pool -> 3, pool -> 1
-_CHANNELS = (64, 192, 384, 256, 256)
-_SHIFT = (-0.030, -0.088, -0.188)
-_SCALE = (0.458, 0.448, 0.450)
+#: lpips.pretrained_networks.alexnet: slice name -> indices of torchvision's ``features``
+#: modules it holds (under the same names, ``str(index)``)
+_SLICES = {"slice1": range(2), "slice2": range(2, 5), "slice3": range(5, 8),
+           "slice4": range(8, 10), "slice5": range(10, 12)}
 
 
 class BackboneHashError(MetricUnavailable):
@@ -50,19 +58,16 @@ def default_backbone_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / BACKBONE_FILE
 
 
-def heads_path() -> Path:
-    """The LPIPS v0.1 AlexNet linear heads shipped in the torchmetrics wheel."""
-    spec = importlib.util.find_spec("torchmetrics")
-    if spec is None or not spec.submodule_search_locations:
-        raise MetricUnavailable("LPIPS linear heads not found: the torchmetrics package "
-                                "(which ships lpips_models/alex.pth) is not installed")
-    path = Path(next(iter(spec.submodule_search_locations))) / "functional/image/lpips_models/alex.pth"
-    if not path.is_file():
-        raise MetricUnavailable(f"LPIPS linear heads not found at {path}")
-    return path
+def heads_file() -> Path:
+    """The LPIPS v0.1 AlexNet linear heads in the ``lpips`` wheel, the file that
+    ``lpips.LPIPS(pretrained=True, version="0.1", net="alex")`` loads."""
+    import lpips as lpips_pkg
+
+    return Path(lpips_pkg.__file__).parent / "weights" / "v0.1" / "alex.pth"
 
 
 def sha256_of(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -95,90 +100,94 @@ def verify_backbone(path: str | os.PathLike) -> Path:
     return path
 
 
-class AlexNetFeatures(nn.Module):
-    """``torchvision.models.alexnet().features`` rebuilt (same module indices, same state-dict
-    keys ``features.{0,3,6,8,10}.{weight,bias}``), returning the five ReLU outputs LPIPS taps."""
+def load_backbone(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Tensor]]:
+    """Verify (:func:`verify_backbone`) a torchvision-format AlexNet checkpoint and load it,
+    strictly, into ``torchvision.models.alexnet(weights=None)`` (eval mode, frozen).
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2),
-            nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2),
-            nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-        )
-        self._taps = (1, 4, 7, 9, 11)
+    Returns the network and the file's state dict (to check copies of it against)."""
+    import torchvision
 
-    def forward(self, x: Tensor) -> list[Tensor]:
-        out = []
-        for i, layer in enumerate(self.features):
-            x = layer(x)
-            if i in self._taps:
-                out.append(x)
-        return out
-
-
-def load_alexnet_features(path: str | os.PathLike) -> AlexNetFeatures:
-    """Verify (:func:`verify_backbone`) and load a torchvision-format AlexNet checkpoint."""
     path = verify_backbone(path)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict):
-        raise MetricUnavailable(f"LPIPS backbone {path}: not a state dict")
-    net = AlexNetFeatures()
-    want = net.state_dict()
-    feats = {k: v for k, v in state.items() if k.startswith("features.")}
-    missing = sorted(set(want) - set(feats))
-    wrong = sorted(k for k in want if k in feats and feats[k].shape != want[k].shape)
-    if missing or wrong or set(feats) - set(want):
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as e:
         raise MetricUnavailable(
-            f"LPIPS backbone {path} is not a torchvision AlexNet state dict: missing "
-            f"{missing[:4]}, wrong shapes {wrong[:4]}, unexpected {sorted(set(feats) - set(want))[:4]}")
-    net.load_state_dict(feats)
-    return net.eval().requires_grad_(False)
+            f"LPIPS backbone {path} cannot be read as a torch state dict: {e}") from e
+    if not isinstance(state, dict):
+        raise MetricUnavailable(
+            f"LPIPS backbone {path}: not a state dict (a {type(state).__name__})")
+    with torch.device("meta"):  # no random initialisation: every tensor comes from the file
+        net = torchvision.models.alexnet(weights=None)
+    want = net.state_dict()
+    missing = sorted(set(want) - set(state))
+    unexpected = sorted(set(state) - set(want))
+    wrong = sorted(k for k in want if k in state and (
+        not isinstance(state[k], Tensor) or state[k].shape != want[k].shape
+        or state[k].dtype != want[k].dtype))
+    if missing or unexpected or wrong:
+        def few(keys: list[str]) -> str:
+            return f"{keys[:8]}" + (f" (+{len(keys) - 8} more)" if len(keys) > 8 else "")
+
+        raise MetricUnavailable(
+            f"LPIPS backbone {path} is not a torchvision AlexNet state dict: missing keys "
+            f"{few(missing)}, unexpected keys {few(unexpected)}, wrong shape or dtype "
+            f"{few(wrong)}")
+    net.load_state_dict(state, strict=True, assign=True)
+    return net.eval().requires_grad_(False), state
 
 
-class LPIPS(nn.Module):
-    """LPIPS-AlexNet distance for grey images ``(B, 1, H, W)`` in ``[0, data_range]``."""
+def build_lpips(path: str | os.PathLike) -> nn.Module:
+    """``lpips.LPIPS`` (AlexNet, v0.1 heads from the lpips wheel) with the verified local
+    backbone at ``path`` in place of its weightless torchvision AlexNet. See the module
+    docstring; nothing is downloaded."""
+    import lpips as lpips_pkg
 
-    def __init__(self, backbone: AlexNetFeatures, heads: dict[str, Tensor]) -> None:
-        super().__init__()
-        self.net = backbone
-        self.lins = nn.ParameterList()
-        for i, c in enumerate(_CHANNELS):
-            w = heads.get(f"lin{i}.model.1.weight")
-            if w is None or tuple(w.shape) != (1, c, 1, 1):
-                raise MetricUnavailable(f"LPIPS heads: lin{i} missing or not (1, {c}, 1, 1)")
-            self.lins.append(nn.Parameter(w.clone(), requires_grad=False))
-        self.register_buffer("shift", torch.tensor(_SHIFT).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("scale", torch.tensor(_SCALE).view(1, 3, 1, 1), persistent=False)
+    backbone, file_state = load_backbone(path)
+    with warnings.catch_warnings():
+        # lpips 0.1.4 calls tv.alexnet(pretrained=False), torchvision's deprecated spelling
+        # of weights=None: silence exactly those two deprecation warnings
+        warnings.filterwarnings("ignore", message="The parameter 'pretrained' is deprecated",
+                                category=UserWarning)
+        warnings.filterwarnings("ignore", message="Arguments other than a weight enum",
+                                category=UserWarning)
+        model = lpips_pkg.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=True,
+                                verbose=False)
+    for name, indices in _SLICES.items():
+        block = getattr(model.net, name)
+        if list(block._modules) != [str(i) for i in indices]:
+            raise RuntimeError(
+                f"lpips.LPIPS' AlexNet {name} holds modules {list(block._modules)}, expected "
+                f"{[str(i) for i in indices]} (the layout of lpips 0.1.4); another lpips version?")
+        for i in indices:
+            block.add_module(str(i), backbone.features[i])
+    model = model.eval().requires_grad_(False)
 
-    def forward(self, x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
-        def prep(a: Tensor) -> Tensor:
-            a = (a / data_range).clamp(0, 1) * 2 - 1
-            return (a.expand(-1, 3, -1, -1) - self.shift) / self.scale
-
-        fa, fb = self.net(prep(x)), self.net(prep(ref))
-        total = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
-        for a, b, w in zip(fa, fb, self.lins, strict=True):
-            na = a / torch.sqrt(1e-8 + a.pow(2).sum(1, keepdim=True))
-            nb = b / torch.sqrt(1e-8 + b.pow(2).sum(1, keepdim=True))
-            total = total + F.conv2d((na - nb).pow(2), w).mean(dim=(1, 2, 3))
-        return total
+    # the network now holds exactly the file's backbone, and the wheel's heads
+    got = {f"features.{key}": value for name in _SLICES
+           for key, value in getattr(model.net, name).state_dict().items()}
+    want = {k: v for k, v in file_state.items() if k.startswith("features.")}
+    if set(got) != set(want) or any(not torch.equal(got[k], want[k]) for k in want):
+        raise RuntimeError(f"LPIPS: the backbone in lpips.LPIPS differs from {path} after "
+                           "copying its features")
+    heads = torch.load(heads_file(), map_location="cpu", weights_only=True)
+    for i in range(5):
+        key = f"lin{i}.model.1.weight"
+        head = getattr(model, f"lin{i}").model[1].weight
+        if key not in heads or not torch.equal(head, heads[key]):
+            raise RuntimeError(f"LPIPS: head {key} of lpips.LPIPS differs from {heads_file()}")
+    return model
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_model(path: str, mtime_ns: int, dtype: torch.dtype, device: str) -> LPIPS:
-    heads = torch.load(heads_path(), map_location="cpu", weights_only=True)
-    return LPIPS(load_alexnet_features(path), heads).to(dtype=dtype, device=device)
+def _cached_model(path: str, mtime_ns: int, dtype: torch.dtype, device: str) -> nn.Module:
+    return build_lpips(path).to(dtype=dtype, device=device)
 
 
 def lpips_model(backbone: str | os.PathLike | None = None, dtype: torch.dtype = torch.float32,
-                device: str | torch.device = "cpu") -> LPIPS:
-    """The LPIPS model with the backbone at ``backbone`` (default :func:`default_backbone_path`),
-    verified and cached per (file, modification time, dtype, device)."""
+                device: str | torch.device = "cpu") -> nn.Module:
+    """The ``lpips.LPIPS`` model with the backbone at ``backbone`` (default
+    :func:`default_backbone_path`), verified and cached per (file, modification time, dtype,
+    device)."""
     path = Path(backbone).expanduser() if backbone else default_backbone_path()
     if not path.is_file():
         verify_backbone(path)  # raises the 'not found' message
@@ -195,5 +204,9 @@ def lpips(x: Tensor, ref: Tensor, data_range: float = 1.0,
     check_pair(x, ref)
     check_min_size(x, LPIPS_MIN_SIZE, "LPIPS (AlexNet)")
     model = lpips_model(lpips_backbone, torch.float32, x.device)
+
+    def prep(a: Tensor) -> Tensor:
+        return ((a.float() / data_range).clamp(0, 1) * 2 - 1).expand(-1, 3, -1, -1)
+
     with torch.no_grad():
-        return model(x.float(), ref.float(), data_range).to(x.dtype)
+        return model(prep(x), prep(ref), normalize=False).flatten().to(x.dtype)

@@ -198,6 +198,9 @@ def compile_module(module: nn.Module, **options: Any) -> nn.Module:
     U-Nets' bodies) got no compiled frame at all. The call is wrapped in a function of this
     file, a frame Dynamo traces, inlining ``_call_impl`` and everything under it (what
     ``torch.compile(module)`` does for torch's modules, without its key-prefixing wrapper).
+    That was torch 2.13's behaviour; torch 2.14 compiles such modules with
+    ``nn.Module.compile`` too, and this function gives the same one frame on both
+    (tests/test_inference_path.py).
     """
     impl = module._call_impl
 

@@ -325,8 +325,10 @@ def ddim_timesteps(T: int, steps: int, t_min: int = 0) -> list[int]:
         raise ValueError(f"number of sampling steps {steps} must be in 1..{T - t_min}")
     if steps == 1:
         return [T - 1]
-    ts = torch.linspace(t_min, T - 1, steps, dtype=torch.float64).round().long().tolist()
-    return sorted(set(ts))
+    # t_min + k (T-1-t_min) / (steps-1) rounded half up, in integers: exact on every
+    # platform (a float linspace rounds an exact .5 either way by its last bit)
+    span, n = T - 1 - t_min, steps - 1
+    return [t_min + (2 * span * k + n) // (2 * n) for k in range(steps)]
 
 
 def ddim_sample(eps_fn: EpsFn, shape: Sequence[int], sched: Schedule, gen: torch.Generator,

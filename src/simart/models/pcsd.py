@@ -129,8 +129,7 @@ LOG = logging.getLogger(__name__)
 
 N_PARAM_FEATURES = 12
 VGG_FILE = "vgg19-dcbbe1d0.pth"
-# torchvision vgg19().features indices: convs and the ReLUs the perceptual loss taps
-_VGG_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512)
+# torchvision vgg19().features indices of the ReLUs the perceptual loss taps
 _VGG_TAPS = (3, 8, 15, 24)  # relu1_2, relu2_2, relu3_3, relu4_3 (loss stops at 4_3)
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -291,20 +290,17 @@ class PCSDUNet(nn.Module):
 # ---------------------------------------------------------------- perceptual (VGG-19)
 
 class VGG19Features(nn.Module):
-    """``torchvision.models.vgg19().features[:25]`` rebuilt (same indices and state-dict
-    keys ``features.{i}.weight/bias``), returning relu1_2, relu2_2, relu3_3, relu4_3."""
+    """torchvision's VGG-19 feature extractor up to relu4_3 (``vgg19().features[:25]``, built
+    with torchvision's own ``make_layers`` and configuration "E", so a torchvision checkpoint's
+    ``features.{i}.weight/bias`` load key for key), returning relu1_2, relu2_2, relu3_3,
+    relu4_3. Only the layers the loss taps are built: not the deeper layers or the classifier
+    (~120 M parameters the loss never uses)."""
 
     def __init__(self) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        cin = 3
-        for v in _VGG_CFG:
-            if v == "M":
-                layers.append(nn.MaxPool2d(2, 2))
-            else:
-                layers += [nn.Conv2d(cin, int(v), 3, padding=1), nn.ReLU(inplace=False)]
-                cin = int(v)
-        self.features = nn.Sequential(*layers[:_VGG_TAPS[-1] + 1])
+        from torchvision.models import vgg
+
+        self.features = vgg.make_layers(vgg.cfgs["E"], batch_norm=False)[:_VGG_TAPS[-1] + 1]
 
     def forward(self, x: Tensor) -> list[Tensor]:
         out = []

@@ -32,6 +32,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from test_metrics_psnr_ssim import _structured  # the same structured scenes as the metric tests
 
 from simart.metrics import MetricUnavailable
 from simart.metrics import full_reference as fr
@@ -40,15 +41,6 @@ piq = pytest.importorskip("piq")  # a test extra (piq==0.8.0)
 # one intra-op thread: on a busy 2-core machine two spin-waiting OpenMP workers made the
 # float64 convolutions several times slower (MS-SSIM test: 3.3 s against 0.5 s, measured)
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def _structured(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Blobs + a grating + a step edge, in [0, 1] (as tests/test_metrics_psnr_ssim.py)."""
-    yy, xx = np.mgrid[0:n, 0:n] / n
-    img = 0.3 + 0.2 * np.sin(2 * np.pi * 7 * xx) * np.cos(2 * np.pi * 3 * yy) + 0.2 * (xx > 0.6)
-    for cy, cx in rng.random((5, 2)):
-        img += 0.3 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 0.005)
-    return np.clip(img, 0, 1)
 
 
 def _noisy(clean: np.ndarray, sigmas: list[float], rng: np.random.Generator) -> np.ndarray:

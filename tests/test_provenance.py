@@ -2,6 +2,7 @@
 and the refusals when a result was made from something else."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -165,6 +166,33 @@ def test_code_version_follows_code_not_docstrings(tmp_path, monkeypatch, request
     assert version() == v0
     (pkg / "b.py").write_text("def g():\n    return 2\n")  # imported inside a function
     assert version() != v0
+
+
+def test_code_version_follows_the_computing_libraries(monkeypatch, request):
+    """An upgraded torch (or numpy, …) changes every code version: results made with the
+    old one are rebuilt, not kept."""
+    from importlib import metadata
+
+    import simart.provenance as prov
+
+    def clear():
+        for cached in (prov.library_versions, prov.code_version, prov.code_version_of):
+            cached.cache_clear()
+
+    request.addfinalizer(clear)
+    script = Path(__file__).resolve().parents[1] / "workflow_scripts" / "train_model.py"
+    clear()
+    v0 = prov.code_version(script)
+    assert f"torch=={metadata.version('torch')}" in prov.library_versions().splitlines()
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version",
+                        lambda name: "0.0.1" if name == "torch" else real(name))
+    clear()
+    assert "torch==0.0.1" in prov.library_versions().splitlines()
+    assert prov.code_version(script) != v0
+    monkeypatch.undo()
+    clear()
+    assert prov.code_version(script) == v0
 
 
 def test_workflow_scripts_have_a_code_version():

@@ -12,7 +12,9 @@ Three facts make a number trustworthy (a result is a pure function of them):
 * **code** -- :func:`code_version` hashes the library modules a workflow script can import
   (the closure of its ``simart`` imports, function bodies included), as their syntax trees
   without docstrings: editing a comment or docstring changes nothing, editing code reruns
-  the rules whose scripts can reach it (a ``code`` param of every rule).
+  the rules whose scripts can reach it (a ``code`` param of every rule). The installed
+  versions of the libraries that compute results (:data:`COMPUTING_LIBRARIES`: torch,
+  numpy, …) are part of it: upgrading one reruns what it could have changed.
 
 Torch-free and h5py-free at import (the workflow imports it while planning).
 """
@@ -31,6 +33,28 @@ import numpy as np
 FINGERPRINT_ATTR = "fingerprint"
 _SHARD_TAG = b"simart-shard-fingerprint-v1"
 _PACKAGE = Path(__file__).resolve().parent  # src/simart
+
+
+#: Distributions whose installed versions enter every code version (read from their
+#: metadata, nothing imported): a result made with torch 2.13 is not kept under torch 2.14
+COMPUTING_LIBRARIES = ("torch", "torchvision", "numpy", "scipy", "scikit-image", "pandas",
+                       "pyarrow", "h5py", "bm3d", "lpips", "brisque", "pymatgen", "ase",
+                       "tifffile", "rosettasciio", "numba")
+
+
+@functools.cache
+def library_versions() -> str:
+    """``name==version`` of each of :data:`COMPUTING_LIBRARIES` (``name==absent`` where not
+    installed), one per line."""
+    from importlib import metadata
+
+    out = []
+    for name in COMPUTING_LIBRARIES:
+        try:
+            out.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{name}==absent")
+    return "\n".join(out)
 
 
 class ShardCorrupt(ValueError):
@@ -202,9 +226,11 @@ def code_closure(entry: str | os.PathLike) -> list[str]:
 @functools.cache
 def code_version(entry: str | os.PathLike) -> str:
     """Version (16 hex digits) of the library code a script can run: the digests of the
-    modules of :func:`code_closure`, docstrings and comments left out."""
+    modules of :func:`code_closure`, docstrings and comments left out, and the installed
+    versions of :data:`COMPUTING_LIBRARIES`."""
     files = _module_files()
     h = hashlib.sha256(b"simart-code-v1")
+    h.update(library_versions().encode())
     for mod in code_closure(entry):
         h.update(f"{mod}:{_parsed(files[mod])[1]}\n".encode())
     return h.hexdigest()[:16]
@@ -225,6 +251,7 @@ def code_version_of(script: str | os.PathLike, modules: tuple[str, ...] = ()) ->
         if mod in files:
             seen.update(code_closure(files[mod]))
     h = hashlib.sha256(b"simart-code-v1")
+    h.update(library_versions().encode())
     for mod in sorted(seen):
         h.update(f"{mod}:{_parsed(files[mod])[1]}\n".encode())
     return h.hexdigest()[:16]

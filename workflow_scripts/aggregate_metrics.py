@@ -1,4 +1,5 @@
 """Rule aggregate_metrics: summary table across all cells (CSV, Markdown, Parquet)."""
+import simart.jobstart  # noqa: F401  (first: libraries load without garbage collection)
 from simart import runlog
 from simart.evaluation.aggregate import write_summary
 

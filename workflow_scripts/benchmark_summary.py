@@ -1,4 +1,5 @@
 """Rule benchmark_summary: time and memory per rule from every job's benchmark record."""
+import simart.jobstart  # noqa: F401  (first: libraries load without garbage collection)
 from simart import runlog
 from simart.benchmark_summary import find_benchmark_files, write_summary
 

@@ -1,6 +1,7 @@
 """Every figure and table rule (rules/figures.smk, one per simart.specs.figures entry): draw
 the figure or write the tables of the rule's spec with the plan's keyword arguments into its
 outputs."""
+import simart.jobstart  # noqa: F401, I001  (first: libraries load without garbage collection)
 
 from simart import runlog
 from simart.specs.figures import FIGURES, draw_figure

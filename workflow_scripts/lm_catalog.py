@@ -1,4 +1,5 @@
 """Rule lm_catalog: the clean-source catalog of the lm dataset (one row per source)."""
+import simart.jobstart  # noqa: F401  (first: libraries load without garbage collection)
 from simart import runlog
 from simart.config import validate_config
 from simart.io import atomic_path

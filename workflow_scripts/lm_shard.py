@@ -1,4 +1,5 @@
 """Rule lm_shard: simulate one (mode, split, shard) of the lm dataset."""
+import simart.jobstart  # noqa: F401, I001  (first: libraries load without garbage collection)
 import time
 
 import torch

@@ -2,6 +2,7 @@
 ``python -m simart.plan_cost`` (simart.workflow.cost) for the validated config of the run,
 with the stated CPU rates (no measurement: the rule stays cheap) and FLOP counts kept
 between runs, as text, JSON and the report's page of it (report/workflow.rst shows it)."""
+import simart.jobstart  # noqa: F401, I001  (first: libraries load without garbage collection)
 import os
 import shutil
 import time

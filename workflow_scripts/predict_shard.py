@@ -5,6 +5,7 @@ every evaluate.inference.resume_every_minutes). Stopped by SIGUSR1 / SIGTERM (th
 profile's --signal before the time limit, preemption), it finishes its batch, saves and
 exits with EXIT_PREEMPTED, so that Snakemake's retry continues from there.
 """
+import simart.jobstart  # noqa: F401, I001  (first: libraries load without garbage collection)
 import sys
 import time
 

@@ -1,4 +1,5 @@
 """Rule real_figure: one real set, each image restored by each row."""
+import simart.jobstart  # noqa: F401  (first: libraries load without garbage collection)
 from simart import runlog
 from simart.figures.real import real_set_figure
 

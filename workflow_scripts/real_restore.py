@@ -1,4 +1,5 @@
 """Rule real_restore: restore one real image with one row, score it without ground truth."""
+import simart.jobstart  # noqa: F401, I001  (first: libraries load without garbage collection)
 import sys
 
 import torch

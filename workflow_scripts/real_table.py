@@ -1,4 +1,5 @@
 """Rule real_table: the no-reference measures of every real set, per image and summarised."""
+import simart.jobstart  # noqa: F401  (first: libraries load without garbage collection)
 from simart import runlog
 from simart.realdata import write_tables
 

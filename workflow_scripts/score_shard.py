@@ -1,4 +1,5 @@
 """Rule score_shard: every configured metric for one job's predictions (one row per image)."""
+import simart.jobstart  # noqa: F401, I001  (first: libraries load without garbage collection)
 import time
 
 import torch

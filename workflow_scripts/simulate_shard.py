@@ -1,4 +1,5 @@
 """Rule simulate_shard: simulate one (modality, split, shard) of SIMART."""
+import simart.jobstart  # noqa: F401, I001  (first: libraries load without garbage collection)
 import time
 
 import torch

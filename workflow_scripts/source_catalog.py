@@ -1,4 +1,5 @@
 """Rule source_catalog: write the clean-source catalog (one row per source, with its split)."""
+import simart.jobstart  # noqa: F401  (first: libraries load without garbage collection)
 from simart import runlog
 from simart.config import validate_config
 from simart.io import atomic_path

@@ -1,4 +1,5 @@
 """Rule stats: Mood / paired t / Wilcoxon + Holm, bootstrap CIs, per dataset x modality x metric."""
+import simart.jobstart  # noqa: F401  (first: libraries load without garbage collection)
 from simart import runlog
 from simart.stats import write_stats
 

@@ -1,4 +1,5 @@
 """Rule stem_lattice_shard: simulate one (split, shard) of stem_lattice at every CDN level."""
+import simart.jobstart  # noqa: F401, I001  (first: libraries load without garbage collection)
 import time
 
 import torch

@@ -1,4 +1,5 @@
 """Rule stm_cu111_shard: simulate one (domain, split, shard) of stm_cu111."""
+import simart.jobstart  # noqa: F401, I001  (first: libraries load without garbage collection)
 import time
 
 import torch

@@ -6,6 +6,7 @@ this script: its work stays under the ``__main__`` guard. Stopped by SIGUSR1 / S
 Slurm profile's ``--signal``, preemption), it writes its resume point and exits with
 EXIT_PREEMPTED, so that Snakemake's retry resumes it.
 """
+import simart.jobstart  # noqa: F401, I001  (first: libraries load without garbage collection)
 import sys
 from pathlib import Path
 

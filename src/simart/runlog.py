@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -11,11 +12,18 @@ from pathlib import Path
 def setup(log_path: str | os.PathLike | None, name: str = "simart") -> logging.Logger:
     """Configure the root logger to write to ``log_path`` (created) and stderr.
 
-    Uncaught exceptions are logged too, so a failed job's log names what went wrong.
+    Called by a workflow script once its imports are done: it also ends
+    :mod:`simart.jobstart`'s collection-free loading (the loaded objects frozen, garbage
+    collection on). Uncaught exceptions are logged too, so a failed job's log names what
+    went wrong.
     Progress bars of :mod:`simart.progress` are off in workflow jobs (``TQDM_DISABLE=1``
     unless set): parallel jobs share one terminal; their progress goes to the log as lines
     (every ``SIMART_PROGRESS_SECONDS``, default 30 s).
     """
+    # the script's imports are done: what they loaded frozen (never scanned again, nor at
+    # exit), garbage collection on again (simart.jobstart turned it off for the imports)
+    gc.freeze()
+    gc.enable()
     os.environ.setdefault("TQDM_DISABLE", "1")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:

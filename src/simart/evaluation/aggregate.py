@@ -137,11 +137,11 @@ def to_markdown(summary: pd.DataFrame, metrics: Sequence[str], data_range: float
         models = list(grp["model"])
         notes = MarkdownNotes()
         table = []
+        records = grp.to_dict("records")  # once per table, not once per metric
         for m in metrics:
             e = METRICS.get(m)
             row = {"metric": f"{m} {ARROWS[e.better]}" if e else m}
-            for r in grp.itertuples(index=False):
-                r = r._asdict()
+            for r in records:
                 n_ok = r["n_images"] - r["n_missing"]
                 if n_ok == 0:
                     row[r["model"]] = "missing: " + notes.ref(

@@ -42,6 +42,7 @@ finishes its current step, all ranks agree on the step (:meth:`World.any`), rank
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -301,6 +302,10 @@ def _worker(fn: Callable[..., Any], kwargs: dict[str, Any], rank: int, size: int
             backend: str, store: str, conn: Connection, log_config: dict[str, Any]) -> None:
     """One rank: join the group, run ``fn``, report to the parent, exit (0, 75 or 1)."""
     code = 1
+    # the spawned rank imported the workflow script again, and with it simart.jobstart
+    # (garbage collection off while libraries load): on for the training, as in the parent
+    gc.freeze()
+    gc.enable()
     with stop_on_signals():
         _setup_logging(rank, log_config)
         try:

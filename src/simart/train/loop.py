@@ -110,6 +110,21 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
 
 
+def set_deterministic(mode: bool, *, warn_only: bool = False) -> None:
+    """``torch.use_deterministic_algorithms(mode, warn_only=...)`` without its import of
+    ``torch._inductor``.
+
+    torch 2.14's function imports ``torch._inductor.config`` (and with it Dynamo: 2.4 s of
+    every training job's start, measured on the 2-core machine) only to copy ``mode`` into
+    Inductor's own ``deterministic`` option, which matters only to code Inductor compiles.
+    Here that option is set when Inductor is already loaded; the trainer sets it from this
+    flag before it compiles (``compile: true`` on CUDA)."""
+    inductor = sys.modules.get("torch._inductor.config")
+    if inductor is not None:
+        inductor.deterministic = mode
+    torch._C._set_deterministic_algorithms(mode, warn_only=warn_only)
+
+
 @contextmanager
 def torch_state(settings: TrainSettings, device: torch.device) -> Iterator[None]:
     """Threads and determinism flags for the run; the previous values restored afterwards."""
@@ -122,12 +137,12 @@ def torch_state(settings: TrainSettings, device: torch.device) -> Iterator[None]
             torch.set_num_threads(settings.threads)
         if settings.deterministic and device.type == "cuda":
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS determinism
-        torch.use_deterministic_algorithms(settings.deterministic, warn_only=False)
+        set_deterministic(settings.deterministic, warn_only=False)
         cudnn.deterministic, cudnn.benchmark = settings.deterministic, not settings.deterministic
         yield
     finally:
         torch.set_num_threads(prev[0])
-        torch.use_deterministic_algorithms(prev[1], warn_only=prev[2])
+        set_deterministic(prev[1], warn_only=prev[2])
         cudnn.deterministic, cudnn.benchmark = prev[3], prev[4]
 
 
@@ -372,6 +387,10 @@ class _Run:
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.dtype == torch.float16)
         if s.compile and self.device.type == "cuda":
+            # Inductor's determinism option follows torch's flag (see set_deterministic)
+            import torch._inductor.config as inductor_config
+
+            inductor_config.deterministic = torch.are_deterministic_algorithms_enabled()
             self.model.compile_networks()  # each sub-network, in place: same state_dict keys
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)

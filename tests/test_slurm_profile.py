@@ -73,11 +73,12 @@ def test_array_jobs_come_with_unlimited_submission():
         assert WORKFLOW_PROFILE["max-jobs-per-timespan"] == PROFILE["max-jobs-per-timespan"]
 
 
-def test_scheduler_does_not_wake_every_second():
+def test_scheduler_wakes_seldom_but_does_not_linger():
     # each wake-up of Snakemake's scheduler re-evaluates every ready job's params and stats
-    # their inputs: Snakemake's default 100/1s cost ~40 % of a core in `make run` on 2 cores
+    # their inputs (Snakemake's default 100/1s: ~40 % of a core in `make run` on 2 cores);
+    # each is a timer thread Snakemake waits for at exit (100 s: every small run lingered)
     per = WORKFLOW_PROFILE["max-jobs-per-timespan"].split("/")[1]
-    assert per.endswith("s") and int(per[:-1]) >= 60
+    assert per.endswith("s") and 2 <= int(per[:-1]) <= 5
 
 
 def test_ci_overlay_uses_squeue_within_min_job_age():

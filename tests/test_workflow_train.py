@@ -126,6 +126,9 @@ def test_sigkilled_training_job_resumes_to_the_same_weights(trained, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     steps = pd.read_csv(wd / "results/models/simart/SEM/n2n/log.csv")["step"]
     assert steps.is_unique and steps.max() == 400
+    # no temporary file of the killed job's atomic writes is left behind
+    left = [p for p in (wd / "results/models/simart/SEM/n2n").rglob("*") if ".tmp" in p.name]
+    assert not left, left
 
 
 def _sha(path):

@@ -1,8 +1,10 @@
 # Restoration of the test split. One predict_shard job per (dataset, model, test shard
 # index) restores that shard of every scored subset (SIMART modalities, CDN levels, ...),
-# so a learned model is loaded once per job; score_shard (rules/stats.smk) scores it;
-# metrics_cell writes one benchmark cell (dataset, subset, model). Learned models read
-# their trained weights (rules/train.smk). Inputs: simart.workflow.plan.
+# so a learned model is loaded once per job; score_shard (rules/stats.smk) scores it --
+# or, with evaluate.score_in_prediction_job (the embedded default), the same job scores it
+# and there is no score_shard rule; metrics_cell writes one benchmark cell (dataset,
+# subset, model). Learned models read their trained weights (rules/train.smk).
+# Inputs: simart.workflow.plan.
 # Two rules, one output pattern: predict_shard for the learned rows (a GPU in the Slurm
 # profile) and predict_shard_cpu, the same rule for the rows without a network (noisy
 # input, classical baselines: the CPU partition), told apart by the model wildcard.
@@ -10,14 +12,13 @@
 
 rule predict_shard:
     """Restore test shard {shard} of every scored subset with one model: predictions
-    (prediction/{subset}) + run table (scored by score_shard)."""
+    (prediction/{subset}) + run table (scored by score_shard, or here: scores)."""
     wildcard_constraints:
         model=model_pattern(gpu_models(PLAN.eval_names)),
     input:
         unpack(lambda wc: PLAN.predict_inputs(wc.dataset, wc.model, wc.shard)),
     output:
-        pred=f"{R}/predictions/{{dataset}}/{{model}}/{{shard}}.h5",
-        table=f"{R}/runs/{{dataset}}/{{model}}/{{shard}}.parquet",
+        **PLAN.predict_outputs(),
     log:
         f"{R}/logs/predict/{{dataset}}_{{model}}_{{shard}}.log",
     benchmark:
@@ -27,6 +28,10 @@ rule predict_shard:
         model_kwargs=lambda wc: PLAN.predict_kwargs(wc.model),
         subsets=lambda wc: PLAN.eval_subsets(wc.dataset),
         seed=CFG.seed,
+        # scoring here too: score_shard's params (only then, so that the presets' jobs
+        # keep their params)
+        **({"score_code": code("score_shard.py"), "score": PLAN.score_settings()}
+           if PLAN.score_in_predict else {}),
     threads: 1
     resources:
         **predict_job(PLAN),

@@ -1,31 +1,34 @@
-# Scoring and statistics (issue 3): every metric of simart.metrics.METRICS per test shard
-# (score_shard, separate from predict_shard so a new metric never re-runs a restoration),
-# and the statistics across the cells (stats). Inputs: simart.workflow.plan.
+# Scoring and statistics: every metric of simart.metrics.METRICS per test shard
+# (score_shard, separate from predict_shard so a new metric never re-runs a restoration;
+# with evaluate.score_in_prediction_job, the embedded default, predict_shard scores its
+# own shard and this rule is left out), and the statistics across the cells (stats).
+# Inputs: simart.workflow.plan.
 
+if not PLAN.score_in_predict:
 
-rule score_shard:
-    """Every configured metric for one test shard's predictions: one row per image."""
-    input:
-        unpack(lambda wc: PLAN.score_inputs(wc.dataset, wc.model, wc.shard)),
-    output:
-        f"{R}/metrics_shards/{{dataset}}/{{model}}/{{shard}}.parquet",
-    log:
-        f"{R}/logs/score/{{dataset}}_{{model}}_{{shard}}.log",
-    benchmark:
-        f"{R}/benchmarks/score/{{dataset}}_{{model}}_{{shard}}.tsv"
-    params:
-        code=code("score_shard.py"),  # the library code it runs
-        metrics=METRICS,
-        data_range=CFG.evaluate.data_range,
-        lpips_backbone=PLAN.lpips_backbone_path() if "lpips" in METRICS else None,
-        subsets=lambda wc: PLAN.eval_subsets(wc.dataset),
-    threads: 1
-    resources:
-        **score_job(PLAN),
-    conda:
-        "../envs/simart.yaml"
-    script:
-        "../workflow_scripts/score_shard.py"
+    rule score_shard:
+        """Every configured metric for one test shard's predictions: one row per image."""
+        input:
+            unpack(lambda wc: PLAN.score_inputs(wc.dataset, wc.model, wc.shard)),
+        output:
+            PLAN.score_output(),
+        log:
+            f"{R}/logs/score/{{dataset}}_{{model}}_{{shard}}.log",
+        benchmark:
+            f"{R}/benchmarks/score/{{dataset}}_{{model}}_{{shard}}.tsv"
+        params:
+            code=code("score_shard.py"),  # the library code it runs
+            metrics=METRICS,
+            data_range=CFG.evaluate.data_range,
+            lpips_backbone=PLAN.score_settings()["lpips_backbone"],
+            subsets=lambda wc: PLAN.eval_subsets(wc.dataset),
+        threads: 1
+        resources:
+            **score_job(PLAN),
+        conda:
+            "../envs/simart.yaml"
+        script:
+            "../workflow_scripts/score_shard.py"
 
 
 rule stats:

@@ -19,7 +19,9 @@ WORKFLOW_PROFILE = yaml.safe_load((ROOT / "profiles/default/config.yaml").read_t
 
 @pytest.fixture(scope="module")
 def workflow_rules(tmp_path_factory):
-    """The parsed workflow's rules (embedded default config: every dataset enabled)."""
+    """The parsed workflow's rules under the paper preset, the profile's config (every
+    dataset enabled; score_shard jobs of their own, which the embedded default folds into
+    predict_shard)."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import (
         ConfigSettings,
@@ -29,7 +31,7 @@ def workflow_rules(tmp_path_factory):
     )
 
     wd = tmp_path_factory.mktemp("wf")
-    shutil.copy(ROOT / "config.yaml", wd / "config.yaml")
+    shutil.copy(ROOT / "configs" / "paper.yaml", wd / "config.yaml")
     with SnakemakeApi(OutputSettings()) as api:
         wf = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
                           storage_settings=StorageSettings(), snakefile=ROOT / "Snakefile",
@@ -148,7 +150,7 @@ def test_training_gpus_come_from_the_config_and_the_profile_signals_before_the_l
                  if re.search(pattern, extra)]
     assert not forbidden, forbidden  # the plugin refuses the job otherwise
     rule = workflow_rules["train_model"]
-    cfg = validate_config(yaml.safe_load((ROOT / "config.yaml").read_text()))
+    cfg = validate_config(yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text()))
     assert rule.resources["gpu"] == cfg.train.gpus == 1
     assert rule.resources["_cores"] == cfg.train.gpus * max(1, cfg.train.threads)
 

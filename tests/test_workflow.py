@@ -53,6 +53,26 @@ def test_rerun_has_nothing_to_do(finished):
     assert "Nothing to be done" in run(finished, "-n").stdout
 
 
+def test_scoring_in_the_prediction_job_equals_a_score_job_of_its_own(finished, tmp_path):
+    """The embedded default (evaluate.score_in_prediction_job) scores each shard in its
+    prediction job; the presets run score_shard. Both write the same table."""
+    r = finished / "results"
+    assert not (r / "logs/score").exists()
+    assert " metrics in " in (r / "logs/predict/simart_wiener_0000.log").read_text()
+    wd = tmp_path / "wd"
+    shutil.copytree(finished, wd, ignore=shutil.ignore_patterns("real*"))
+    target = "results/metrics_shards/simart/wiener/0000.parquet"
+    off = ("--config", "evaluate={score_in_prediction_job: false}")
+    plan = run(wd, target, "-n", "--quiet", "rules", *off).stdout
+    assert "score_shard" in plan  # (and the prediction: its params lost the scoring's)
+    run(wd, target, *off)
+    assert " metrics in " in (wd / "results/logs/score/simart_wiener_0000.log").read_text()
+    own, merged = (pd.read_parquet(d / target) for d in (wd, finished))
+    timing = [c for c in own.columns if "seconds" in c]  # the restoration's time: measured
+    assert timing and len(own) == 4  # its shard of SEM and of AFM, 2 images each
+    pd.testing.assert_frame_equal(own.drop(columns=timing), merged.drop(columns=timing))
+
+
 def test_unknown_config_key_stops_before_any_job(tmp_path):
     (tmp_path / "config.yaml").write_text("image_size: 32\nimage_sise: 3\n")
     proc = run(tmp_path, "-n", check=False, tiny=False)

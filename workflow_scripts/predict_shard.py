@@ -1,5 +1,8 @@
 """Rule predict_shard: restore test shard {shard} of every scored subset with one model.
 
+With evaluate.score_in_prediction_job (output ``scores``), it then scores them as
+score_shard would (one process instead of two).
+
 Resumable: the job keeps a resume point beside its predictions ({shard}.resume.h5, saved
 every evaluate.inference.resume_every_minutes). Stopped by SIGUSR1 / SIGTERM (the Slurm
 profile's --signal before the time limit, preemption), it finishes its batch, saves and
@@ -10,7 +13,7 @@ import sys
 import time
 
 from simart import runlog
-from simart.evaluation.cells import predict_shards
+from simart.evaluation.cells import predict_shards, score_and_log
 from simart.evaluation.resume import resume_minutes
 from simart.train.distributed import EXIT_PREEMPTED, Preempted
 
@@ -34,6 +37,10 @@ def main(smk) -> int:
              wc.dataset, wc.model, wc.shard, ", ".join(p.subsets), len(table),
              time.perf_counter() - t0, list(missing) or "none",
              p.model_kwargs.get("inference", "default (float32, eager)"))
+    scores = getattr(smk.output, "scores", None)  # evaluate.score_in_prediction_job
+    if scores is not None:
+        score_and_log({s: inp[s] for s in p.subsets}, smk.output.pred, smk.output.table,
+                      scores, **p.score, label=f"{wc.dataset} {wc.model} shard {wc.shard}")
     return 0
 
 

@@ -193,6 +193,12 @@ class EvaluateConfig(Strict):
     # how learned models predict on CUDA (bf16, channels-last, torch.compile, batch size);
     # CPU predictions ignore it (simart.specs.inference)
     inference: InferenceSettings = InferenceSettings()
+    # Score each test shard inside its prediction job instead of a score_shard job of its
+    # own: one process fewer per shard (each pays ~3-4 s of imports), but a change of the
+    # metrics or their code then re-runs the restoration too. The embedded default does
+    # (CPU, seconds per job); the presets keep scoring on the CPU partition, apart from
+    # the GPU predictions.
+    score_in_prediction_job: bool = False
 
     @field_validator("metrics")
     @classmethod

@@ -407,6 +407,23 @@ def _score_subset(subset: str, shard_path: str | os.PathLike, pred_path: str | o
                         lpips_backbone=lpips_backbone, device=device, progress=report)
 
 
+def score_and_log(shard_paths: Mapping[str, str | os.PathLike], pred_path: str | os.PathLike,
+              run_table_path: str | os.PathLike, table_path: str | os.PathLike, *,
+              metrics: Sequence[str], data_range: float = 1.0,
+              lpips_backbone: str | os.PathLike | None = None, label: str = "") -> pd.DataFrame:
+    """What a scoring job does (score_shard, or predict_shard where it scores too):
+    :func:`score_shards`, then a log line of the time and one warning per metric that some
+    images lack (:func:`metric_notes`)."""
+    t0 = time.perf_counter()
+    table = score_shards(shard_paths, pred_path, run_table_path, metrics, table_path,
+                         data_range=data_range, lpips_backbone=lpips_backbone)
+    log.info("%s: %d images, %d metrics in %.2f s", label or Path(table_path).stem,
+             len(table), len(metrics), time.perf_counter() - t0)
+    for metric, reasons in metric_notes(table, metrics).items():
+        log.warning("metric %s not computed for some images: %s", metric, "; ".join(reasons))
+    return table
+
+
 def metric_notes(table: pd.DataFrame, metrics: Sequence[str]) -> dict[str, list[str]]:
     """Distinct reasons per metric for images where the model ran but the metric is NaN."""
     ok = table["status"] == "ok"

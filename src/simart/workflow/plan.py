@@ -267,12 +267,42 @@ class Plan(RealPlan):
                 for s in self.views[dataset].eval_subsets}
 
     def predict_inputs(self, dataset: str, model: str, shard: str) -> dict[str, str]:
-        """Test shards of one index, and the weights of a learned row (``weights_{subset}``)."""
+        """Test shards of one index, and the weights of a learned row (``weights_{subset}``);
+        where the job also scores (:attr:`score_in_predict`), the LPIPS backbone as in
+        :meth:`score_inputs`."""
         inputs = dict(self.test_shards(dataset, shard))
         if self.is_learned(model):
             inputs.update({f"weights_{s}": p
                            for s, p in self.predict_weights(dataset, model).items()})
+        if self.score_in_predict:
+            inputs.update(self._lpips_input())
         return inputs
+
+    @property
+    def score_in_predict(self) -> bool:
+        """Whether predict_shard also scores its shard (``evaluate.score_in_prediction_job``;
+        then there is no score_shard rule)."""
+        return bool(self.cfg.evaluate.score_in_prediction_job)
+
+    def predict_outputs(self) -> dict[str, str]:
+        """Output patterns of predict_shard: predictions and run table, and the metric table
+        of score_shard where the job scores too."""
+        r = self.root
+        out = {"pred": f"{r}/predictions/{{dataset}}/{{model}}/{{shard}}.h5",
+               "table": f"{r}/runs/{{dataset}}/{{model}}/{{shard}}.parquet"}
+        if self.score_in_predict:
+            out["scores"] = self.score_output()
+        return out
+
+    def score_output(self) -> str:
+        """The metric table of one test shard (score_shard's output pattern)."""
+        return f"{self.root}/metrics_shards/{{dataset}}/{{model}}/{{shard}}.parquet"
+
+    def score_settings(self) -> dict[str, Any]:
+        """What scoring uses besides its inputs (score_shard's params)."""
+        return {"metrics": list(self.metrics), "data_range": self.cfg.evaluate.data_range,
+                "lpips_backbone": self.lpips_backbone_path() if "lpips" in self.metrics
+                else None}
 
     def eval_pixels(self, dataset: str) -> int:
         """Pixels one predict/score job handles (its shard of every scored subset)."""
@@ -313,18 +343,21 @@ class Plan(RealPlan):
         """Shard, predictions, run table; plus the LPIPS backbone when it exists (so putting
         it in place later re-scores: Snakemake's 'input' rerun trigger)."""
         r = self.root
-        inputs = {
+        return {
             **self.test_shards(dataset, shard),
             "pred": f"{r}/predictions/{dataset}/{model}/{shard}.h5",
             "run": f"{r}/runs/{dataset}/{model}/{shard}.parquet",
+            **self._lpips_input(),
         }
+
+    def _lpips_input(self) -> dict[str, str]:
         if "lpips" in self.metrics and os.path.isfile(self.lpips_backbone_path()):
-            inputs["lpips_backbone"] = self.lpips_backbone_path()
-        return inputs
+            return {"lpips_backbone": self.lpips_backbone_path()}
+        return {}
 
     def metrics_cell_inputs(self, dataset: str, model: str) -> list[str]:
         """The per-shard metric tables of a row that make its cells."""
-        return [f"{self.root}/metrics_shards/{dataset}/{model}/{i}.parquet"
+        return [self.score_output().format(dataset=dataset, model=model, shard=i)
                 for i in self.eval_shard_ids(dataset, model)]
 
     def made_from(self, dataset: str, subset: str, model: str) -> dict[str, Any]:

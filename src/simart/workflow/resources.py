@@ -166,17 +166,23 @@ def minutes(seconds: float) -> float:
 def predict_job(plan: Any, bytes_per_px: int = 20, base_mb: int = 2000) -> dict[str, Callable]:
     """predict_shard (both rules): time from :func:`seconds_per_mpx` x the job's megapixels
     (``plan.eval_pixels``: its shard of every scored subset); memory base_mb + bytes_per_px
-    per pixel (inputs and predictions in float32 with copies); both escalate on retry."""
+    per pixel (inputs and predictions in float32 with copies); both escalate on retry.
+    Where the job scores too (``plan.score_in_predict``), the time of :func:`score_job`
+    is added and the memory is the larger of the two."""
 
     def mpx(wc) -> float:
         return plan.eval_pixels(wc.dataset) / 1e6
 
-    return {
-        "mem_mb": escalate(lambda wc: base_mb + bytes_per_px * plan.eval_pixels(wc.dataset)
-                           / 2**20),
-        "runtime": escalate(lambda wc: minutes(
-            seconds_per_mpx(plan, wc.dataset, wc.model) * mpx(wc))),
-    }
+    def seconds(wc) -> float:
+        s = seconds_per_mpx(plan, wc.dataset, wc.model) * mpx(wc)
+        return s + (_score_s_per_mpx(plan) * mpx(wc) if plan.score_in_predict else 0.0)
+
+    def mem(wc) -> float:
+        px = plan.eval_pixels(wc.dataset)
+        return base_mb + max(bytes_per_px, SCORE_BYTES_PER_PX if plan.score_in_predict
+                             else 0) * px / 2**20
+
+    return {"mem_mb": escalate(mem), "runtime": escalate(lambda wc: minutes(seconds(wc)))}
 
 
 #: pixels a real_restore job is sized for (a 2048 x 2048 image; a larger one gets more on
@@ -201,19 +207,24 @@ def real_job(plan: Any, bytes_per_px: int = 64, base_mb: int = 3000) -> dict[str
             "runtime": escalate(lambda wc: minutes(seconds(wc)))}
 
 
-def score_job(plan: Any, bytes_per_px: int = 24, base_mb: int = 2000) -> dict[str, Callable]:
+#: memory of scoring per pixel of the job's shards (score_shard; predict_shard that scores)
+SCORE_BYTES_PER_PX = 24
+
+
+def _score_s_per_mpx(plan: Any) -> float:
+    lpips = LPIPS_FLOPS_PER_MPX / CPU_FLOPS if "lpips" in plan.metrics else 0.0
+    return SCORE_CPU_S_PER_MPX + lpips
+
+
+def score_job(plan: Any, bytes_per_px: int = SCORE_BYTES_PER_PX,
+              base_mb: int = 2000) -> dict[str, Callable]:
     """score_shard: time from SCORE_CPU_S_PER_MPX (+ LPIPS when configured) x the job's
     megapixels; memory as :func:`predict_job`."""
-
-    def s_per_mpx() -> float:
-        lpips = LPIPS_FLOPS_PER_MPX / CPU_FLOPS if "lpips" in plan.metrics else 0.0
-        return SCORE_CPU_S_PER_MPX + lpips
-
     return {
         "mem_mb": escalate(lambda wc: base_mb + bytes_per_px * plan.eval_pixels(wc.dataset)
                            / 2**20),
         "runtime": escalate(lambda wc: minutes(
-            s_per_mpx() * plan.eval_pixels(wc.dataset) / 1e6)),
+            _score_s_per_mpx(plan) * plan.eval_pixels(wc.dataset) / 1e6)),
     }
 
 

@@ -25,7 +25,8 @@ def main(smk) -> int:
     try:
         summary = train_model(wc.model, wc.dataset, p.subsets, list(inp.train), list(inp.val),
                               p.settings, p.hparams, Path(smk.output.best).parent,
-                              seed=cfg.seed, cfg=cfg, unpaired=unpaired, processes=processes)
+                              seed=cfg.seed, cfg=cfg, unpaired=unpaired, processes=processes,
+                              code=p.code)
     except Preempted as exc:
         log.warning("%s on %s: %s; exit status %d so that Snakemake retries", wc.model,
                     wc.dataset, exc, EXIT_PREEMPTED)

@@ -76,6 +76,7 @@ def train_model(
     callback=None,
     unpaired: Mapping[str, tuple[Sequence[str | os.PathLike], str]] | None = None,
     processes: int = 1,
+    code: str | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` on ``dataset``; write ``out_dir``/{best.pt, log.csv, summary.json}
     (checkpoints and the running log live in ``out_dir/work``).
@@ -92,7 +93,11 @@ def train_model(
     from ``seed``, dataset and model). ``cfg``: the validated config (Noise2Noise pairs of
     simart replay the image parameters from it). ``unpaired``: ``{"u" | "xu": (shard
     paths, "degraded" | "clean")}``, the pools of the unpaired batch fields (GANs, domain
-    adaptation; simart.data.datasets.MODEL_UNPAIRED).
+    adaptation; simart.data.datasets.MODEL_UNPAIRED). ``code``: the version of the code
+    that trains (part of the checkpoints' identity: a resume point of other code is not
+    used); None: :func:`simart.provenance.code_version` of this module, computed here (the
+    rule passes the version Snakemake already computed for its ``code`` param, ~1 s saved
+    per job).
     """
     from simart.models import MODEL_REGISTRY
 
@@ -103,7 +108,8 @@ def train_model(
     args = {"model": model, "dataset": dataset, "subsets": list(subsets),
             "train_shards": list(train_shards), "val_shards": list(val_shards),
             "settings": dict(settings), "hparams": dict(hparams), "out_dir": out_dir,
-            "seed": seed, "cfg": cfg, "callback": callback, "unpaired": unpaired}
+            "seed": seed, "cfg": cfg, "callback": callback, "unpaired": unpaired,
+            "code": code}
     summary = launch(_train, processes, device=str(settings.get("device", "auto")),
                      kwargs=args)
     publish(Path(out_dir) / "work", out_dir)
@@ -113,7 +119,7 @@ def train_model(
 def _train(world: World, model: str, dataset: str, subsets: Sequence[str],
            train_shards: Sequence[str | os.PathLike], val_shards: Sequence[str | os.PathLike],
            settings: Mapping[str, Any], hparams: Mapping[str, Any], out_dir: str | os.PathLike,
-           *, seed: int, cfg, callback, unpaired) -> dict[str, Any]:
+           *, seed: int, cfg, callback, unpaired, code: str | None) -> dict[str, Any]:
     """One process of :func:`train_model` (``world``: its rank among ``world.size``)."""
     from simart.models import MODEL_REGISTRY, build_model
     from simart.train.loop import TrainSettings, train
@@ -142,7 +148,7 @@ def _train(world: World, model: str, dataset: str, subsets: Sequence[str],
 
     net = fresh_model()
     identity = model_identity(model, net.hparams, dataset, subsets, train_data.signature(),
-                              val_data.signature(), code_version(__file__))
+                              val_data.signature(), code or code_version(__file__))
     if world.main:
         log.info("training %s on %s (%d train / %d val images, subsets %s) for %d steps%s",
                  model, dataset, len(train_data), len(val_data), list(subsets), ts.steps,

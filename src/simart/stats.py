@@ -327,7 +327,7 @@ def write_stats(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read the cell tables; write ``out['csv' | 'parquet' | 'md']`` (comparisons) and
     ``out['descriptive_csv' | 'descriptive_parquet']``."""
-    from simart.metrics import METRICS
+    from simart.specs.metrics import METRICS
 
     table = read_cells(cell_paths, metrics)
     better = {m: METRICS[m].better for m in metrics if m in METRICS}

@@ -114,7 +114,7 @@ def _fmt(mean: float, std: float, median: float, digits: int) -> str:
 
 def to_markdown(summary: pd.DataFrame, metrics: Sequence[str], data_range: float) -> str:
     """Per (dataset, modality): metrics × models, mean ± std (median); missing cells say why."""
-    from simart.metrics import METRICS
+    from simart.specs.metrics import METRICS
 
     lines = [
         "# Per-image metrics, mean ± std (median) over the test split",

@@ -69,7 +69,7 @@ def _label(m: str) -> str:
 
 def metric_directions(metrics: Sequence[str]) -> dict[str, str]:
     """``{metric: 'higher' | 'lower' | 'one'}`` from the metric registry."""
-    from simart.metrics import METRICS
+    from simart.specs.metrics import METRICS
 
     return {m: METRICS[m].better for m in metrics if m in METRICS}
 

@@ -18,16 +18,21 @@ min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from simart.workflow.checks import check_config_yaml, check_presets  # noqa: E402
+from simart.workflow.smk import replace_config, replace_workflow_config  # noqa: E402
 
 # A YAML error in config.yaml stops the run naming the file and line (Snakemake's loader
 # names neither). Files given with --configfile are read by Snakemake before this runs.
 check_config_yaml("config.yaml")
-# configs/paper.yaml is complete: it replaces config.yaml, never merges over it
-check_presets(workflow.overwrite_configfiles, workflow.config_settings.replace_workflow_config,
+# configs/paper.yaml is complete: it replaces config.yaml, never merges over it (in the
+# jobs a run spawns too: Snakemake does not pass them --replace-workflow-config)
+check_presets(workflow.overwrite_configfiles, replace_workflow_config(workflow),
               workflow.basedir)
 
 
 configfile: "config.yaml"
+
+
+replace_config(workflow, config)  # a job of a --replace-workflow-config run: no config.yaml
 
 # The config against its JSON schema (schemas/config.schema.json: the pydantic model
 # simart.config.Config exported, tests/test_config_schema.py), for the tools that read a

@@ -182,3 +182,34 @@ def test_prediction_jobs_are_signalled_before_the_limit_but_not_at_their_start(r
                  if re.search(pattern, extra)]
     assert not forbidden, forbidden
     assert rule == "predict_shard" or not {"gpu", "gpu_model", "slurm_partition"} & set(placed)
+
+
+@pytest.mark.parametrize("configfile", ["tests/data/slurm_ci.yaml", "configs/paper.yaml"])
+def test_a_job_of_a_replacing_run_gets_the_same_config(configfile, tmp_path):
+    """Snakemake spawns its jobs (cluster jobs re-read the Snakefile) with --configfiles but
+    without --replace-workflow-config: the main process's environment tells them, so a
+    job's config is the given file alone -- not merged over config.yaml (the embedded
+    default's score_in_prediction_job would drop score_shard from a standalone config's
+    jobs; the paper preset would be refused as merged)."""
+    import os
+    import subprocess
+    import sys
+
+    from simart.workflow.smk import REPLACE_ENV
+
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+
+    def plan(**env):
+        res = subprocess.run(
+            [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "1",
+             "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+             "--configfiles", str(ROOT / configfile)],
+            capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False,
+            env={**{k: v for k, v in os.environ.items() if k != REPLACE_ENV}, **env})
+        return res.returncode, res.stdout + res.stderr
+
+    rc, out = plan(**{REPLACE_ENV: "1"})  # as a job of a --replace-workflow-config run
+    assert rc == 0, out[-3000:]
+    assert "score_shard" in out.split("Job stats")[-1]  # both files leave it to the jobs
+    rc, out = plan()  # merged over config.yaml, as before: refused or a different DAG
+    assert rc != 0 if configfile.startswith("configs/") else "score_shard" not in out

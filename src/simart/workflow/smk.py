@@ -49,6 +49,40 @@ def export_source_root(basedir: str | os.PathLike) -> str:
     return root
 
 
+# ------------------------------------------------------------- --replace-workflow-config
+#: set by the main Snakemake process that runs with --replace-workflow-config, inherited by
+#: the jobs it spawns (local subprocesses; Slurm's sbatch exports the environment)
+REPLACE_ENV = "SIMART_REPLACE_WORKFLOW_CONFIG"
+
+
+def replace_workflow_config(workflow: Any) -> bool:
+    """Whether this run replaces config.yaml by the given config files.
+
+    Snakemake passes ``--configfiles`` but not ``--replace-workflow-config`` to the jobs it
+    spawns (a cluster job re-reads the Snakefile), so a job would merge config.yaml under
+    a standalone config the main process replaced it with -- e.g. the embedded default's
+    ``evaluate.score_in_prediction_job`` under a config that leaves it out (a DAG without
+    score_shard in the job), or the paper preset refused as merged. The main process says
+    so in the environment its jobs inherit; :func:`replace_config` then rebuilds a job's
+    config from the given files alone."""
+    if workflow.config_settings.replace_workflow_config:
+        os.environ[REPLACE_ENV] = "1"
+        return True
+    return os.environ.get(REPLACE_ENV) == "1"
+
+
+def replace_config(workflow: Any, config: dict) -> None:
+    """In a job of a run with --replace-workflow-config (:func:`replace_workflow_config`),
+    make ``config`` what the main process has: the given config files and --config, no
+    config.yaml under them."""
+    from snakemake.utils import update_config
+
+    if os.environ.get(REPLACE_ENV) == "1" and \
+            not workflow.config_settings.replace_workflow_config:
+        config.clear()
+        update_config(config, workflow.config_settings.overwrite_config)
+
+
 # ----------------------------------------------------------------------- code versions
 def script_code(basedir: str | os.PathLike, script: str) -> str:
     """Version of the library code a script of workflow_scripts/ can import

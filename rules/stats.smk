@@ -18,9 +18,7 @@ if not PLAN.score_in_predict:
             f"{R}/benchmarks/score/{{dataset}}_{{model}}_{{shard}}.tsv"
         params:
             code=code("score_shard.py"),  # the library code it runs
-            metrics=METRICS,
-            data_range=CFG.evaluate.data_range,
-            lpips_backbone=PLAN.score_settings()["lpips_backbone"],
+            **PLAN.score_settings(),  # metrics, data_range, lpips_backbone
             subsets=lambda wc: PLAN.eval_subsets(wc.dataset),
         threads: 1
         resources:

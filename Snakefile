@@ -75,3 +75,20 @@ rule all:
 # before any job: a profile's rule names exist; warn about missing shards / trained models
 # that results were built from (with the command that rebuilds them)
 smk.check_plan(workflow, PLAN, R)
+
+
+# a local run's script jobs start with their libraries loaded: one warm server forks them
+# (simart.warmstart; SIMART_WARM_START=0 turns it off; cluster jobs run cold)
+WARM_SERVER = []
+
+
+onstart:
+    WARM_SERVER.append(smk.start_warm_server(workflow))
+
+
+onsuccess:
+    smk.stop_warm_server(WARM_SERVER[0] if WARM_SERVER else None)
+
+
+onerror:
+    smk.stop_warm_server(WARM_SERVER[0] if WARM_SERVER else None)

@@ -26,6 +26,7 @@ rule benchmark_summary:
     params:
         code=code("benchmark_summary.py"),  # the library code it runs
         root=lambda wc, output: str(Path(output.csv).parent),  # the benchmark records
+        logs=f"{R}/logs",  # warm jobs' own memory and CPU time (simart.warmstart)
         patterns=lambda wc: smk.benchmark_patterns(workflow.rules),
     localrule: True
     resources:

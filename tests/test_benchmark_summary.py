@@ -6,6 +6,7 @@ import pytest
 from simart.benchmark_summary import (
     assign_rules,
     find_benchmark_files,
+    find_usage_files,
     pattern_regex,
     summarize,
     write_summary,
@@ -81,3 +82,43 @@ def test_empty_summary(tmp_path):
     assert summarize(pd.DataFrame(columns=["rule", "file", "s"])).empty
     table = write_summary([], PATTERNS, tmp_path / "s.csv", tmp_path / "s.md")
     assert table.empty and "no benchmark records" in (tmp_path / "s.md").read_text()
+
+
+def test_a_warm_jobs_own_memory_and_cpu_replace_the_clients(tmp_path, monkeypatch):
+    """simart.warmstart: the record of a warm job measured the waiting client; the job's
+    usage file (same rule and wildcards, written just before the record, same wall time)
+    holds its own peak memory and CPU time. A stale or unrelated one changes nothing."""
+    import json
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    b = tmp_path / "results/benchmarks"
+    _write(b / "simulate/SEM_train_0000.tsv", [(10.0, 25.0, 1.0, 0.2)])  # warm
+    _write(b / "simulate/SEM_val_0000.tsv", [(4.0, 300.0, 70.0, 3.0)])   # cold
+    _write(b / "simulate/TEM_val_0000.tsv", [(4.0, 310.0, 70.0, 3.0)])   # stale usage file
+    logs = tmp_path / "results/logs"
+    logs.mkdir(parents=True)
+    now = os.stat(b / "simulate/SEM_train_0000.tsv").st_mtime
+
+    def usage(name, wildcards, s, age):
+        p = logs / f"{name}.log.usage.json"
+        p.write_text(json.dumps({"rule": "simulate_shard", "wildcards": wildcards,
+                                 "max_rss": 700.0, "cpu_time": 9.5, "s": s, "status": 0}))
+        os.utime(p, (now - age, now - age))
+
+    usage("a", {"modality": "SEM", "split": "train", "shard": "0000"}, 9.6, 1)
+    usage("b", {"modality": "TEM", "split": "val", "shard": "0000"}, 4.0, 3600)
+    usage("c", {"modality": "SEM", "split": "test", "shard": "0000"}, 4.0, 1)  # no record
+    table = write_summary(find_benchmark_files("results/benchmarks"), PATTERNS,
+                          "results/benchmarks/summary.csv", "results/benchmarks/summary.md",
+                          usage=find_usage_files("results/logs"))
+    sim = table.set_index("rule").loc["simulate_shard"]
+    assert sim["rss_mb_max"] == 700.0 and sim["rss_mb_mean"] == round((700 + 300 + 310) / 3, 2)
+    assert sim["cpu_s_total"] == 9.5 + 3 + 3
+    assert "1 jobs ran in a warm process" in (b / "summary.md").read_text()
+
+
+def test_a_wildcard_named_twice_must_match_the_same_text():
+    rx = pattern_regex("results/{dataset}/{model}_{dataset}.tsv")
+    assert rx.match("results/lm/unet_lm.tsv").groupdict() == {"dataset": "lm", "model": "unet"}
+    assert not rx.match("results/lm/unet_stm.tsv")

@@ -15,6 +15,9 @@ again for the job's own work. A process spawned from a script (the ranks of
 a data-parallel training import the script again) turns it on at the start of
 :func:`simart.train.distributed._worker`. Import it nowhere else: a library import must not
 change the garbage collector of its importer.
+
+In a local run, it first hands the job to the run's warm server (:mod:`simart.warmstart`):
+a process that has loaded the libraries once forks the job's process.
 """
 
 from __future__ import annotations
@@ -22,3 +25,10 @@ from __future__ import annotations
 import gc
 
 gc.disable()
+
+from simart import warmstart  # the standard library only
+
+# a local run's warm server runs this job in a process with its libraries loaded (and this
+# process exits with its status); otherwise (no server, a cluster job, a spawned rank) the
+# job goes on here
+warmstart.delegate()

@@ -290,7 +290,7 @@ class Server:
         sel = selectors.DefaultSelector()
         sel.register(self.listener, selectors.EVENT_READ)
         while not self.stopping:
-            for key, _ in sel.select(timeout=0.2):
+            for key, _ in sel.select(timeout=0.05):  # a finished job is seen within 50 ms
                 if key.fileobj is self.listener:
                     self._accept(sel)
                 else:  # a client closed its connection before its child ended

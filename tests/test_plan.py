@@ -242,3 +242,28 @@ def test_every_preset_plans_every_rule_family(preset, tmp_path):
             "train_model", "predict_shard", "predict_shard_cpu", "score_shard",
             "metrics_cell", "aggregate_metrics", "stats", *FIGURES}
     assert need <= planned, sorted(need - planned)
+    _the_cost_model_counts_the_jobs_planned(preset, res.stdout)
+
+
+def _the_cost_model_counts_the_jobs_planned(configfile, dry_run_stdout):
+    """python -m simart.plan_cost's job count is Snakemake's (less rule all)."""
+    from simart.workflow import cost
+
+    total = next(int(line.split()[1]) for line in dry_run_stdout.splitlines()
+                 if line.split()[:1] == ["total"])
+    cfg = cost.load_config(configfile)
+    lines = cost.project(cfg, cost.FlopCounter(cfg, cache_path=cost.FLOP_CACHE),
+                         cost.stated_rates())
+    assert sum(x.jobs for x in lines) == total - 1
+
+
+def test_the_cost_model_counts_the_embedded_runs_jobs(tmp_path):
+    """config.yaml scores in its prediction jobs: no score jobs in the count (their CPU time
+    still counts)."""
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "2",
+         "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"),
+         "--configfile", str(ROOT / "config.yaml"), "--replace-workflow-config"],
+        capture_output=True, text=True, cwd=ROOT, check=False, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:]
+    _the_cost_model_counts_the_jobs_planned("config.yaml", res.stdout)

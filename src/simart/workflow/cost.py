@@ -704,7 +704,11 @@ class Projection:
                     self.add("predict", study, f"predict {row} on {dataset}", len(ids),
                              cpu_core_s=self.rates.get(key).seconds(len(ids), images, pixels),
                              storage_bytes=4 * pixels)
-                self.add("score", study, f"score {row} on {dataset}", len(ids),
+                # evaluate.score_in_prediction_job: the scoring runs in the prediction jobs
+                merged = plan.score_in_predict
+                self.add("score", study, f"score {row} on {dataset}"
+                         + (" (in its prediction jobs)" if merged else ""),
+                         0 if merged else len(ids),
                          cpu_core_s=self.rates.get("score").seconds(len(ids), images, pixels))
 
     def reporting(self) -> None:
@@ -720,6 +724,9 @@ class Projection:
         specs = [s for s in plan.figure_specs() if plan.figure_applies(s)]
         self.add("metrics/stats/figures", "tables/figures", "tables, figures, report", len(specs),
                  cpu_core_s=sum(s.runtime for s in specs) * 60)
+        pages = len(plan.report_tables())  # rule report_table: <= 5 min each
+        self.add("metrics/stats/figures", "tables/figures", "report pages of the tables", pages,
+                 cpu_core_s=pages * 5 * 60)
 
 
 def _validations(steps: int, every: int) -> int:

@@ -185,3 +185,13 @@ def test_no_server_without_the_switch(monkeypatch, tmp_path):
     monkeypatch.delenv(warmstart.SOCKET_ENV, raising=False)
     assert warmstart.start([1], tmp_path) is None
     assert warmstart.SOCKET_ENV not in os.environ
+
+
+def test_no_server_on_a_machine_with_a_gpu_driver(monkeypatch, tmp_path):
+    fake = tmp_path / "nvidiactl"
+    fake.touch()
+    monkeypatch.setattr(warmstart, "GPU_DEVICE_NODES", (str(fake),))
+    monkeypatch.delenv(warmstart.SOCKET_ENV, raising=False)
+    monkeypatch.delenv(warmstart.SWITCH_ENV, raising=False)
+    assert warmstart.gpu_machine()
+    assert warmstart.start([1], tmp_path) is None

@@ -24,7 +24,8 @@ new process's are). ``tests/test_warmstart.py`` runs a job both ways and
 compares the files bit for bit.
 
 A job runs cold (in its own process, as before) whenever the server cannot stand for a
-fresh process: no server (cluster jobs, dry runs, ``SIMART_WARM_START=0``), another Python
+fresh process: no server (cluster jobs, dry runs, a machine with a GPU driver,
+``SIMART_WARM_START=0``), another Python
 executable or simart (a conda environment), a different ``PYTHONPATH`` or thread variable
 (``OMP_NUM_THREADS``, ... are read when the libraries load), a spawned process (a
 data-parallel rank imports the script again), or a server that is not listening.
@@ -468,6 +469,18 @@ THREAD_VARS = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
+#: device nodes of GPU drivers (NVIDIA, AMD)
+GPU_DEVICE_NODES = ("/dev/nvidiactl", "/dev/kfd")
+
+
+def gpu_machine() -> bool:
+    """A machine with a GPU driver: its jobs run cold. A process forked from one that has
+    initialised the CUDA driver cannot use CUDA, and what the server loads might ask the
+    driver how many devices there are; the jobs there are long, and their start-up small
+    beside them."""
+    return any(os.path.exists(p) for p in GPU_DEVICE_NODES)
+
+
 def socket_name(threads: str | int | None) -> str:
     return f"threads-{threads if threads is not None else 'unset'}"
 
@@ -482,7 +495,7 @@ def start(thread_counts, workdir: str | os.PathLike = ".") -> Any:
     import subprocess
     import tempfile
 
-    if not enabled() or os.environ.get(SOCKET_ENV):
+    if not enabled() or os.environ.get(SOCKET_ENV) or gpu_machine():
         return None
     folder = tempfile.mkdtemp(prefix="simart-warm-")
     log_path = Path(workdir) / ".snakemake" / "warmstart.log"

@@ -77,18 +77,15 @@ rule all:
 smk.check_plan(workflow, PLAN, R)
 
 
-# a local run's script jobs start with their libraries loaded: one warm server forks them
+# a local run's script jobs start with their libraries loaded: warm servers fork them
 # (simart.warmstart; SIMART_WARM_START=0 turns it off; cluster jobs run cold)
-WARM_SERVER = []
-
-
 onstart:
-    WARM_SERVER.append(smk.start_warm_server(workflow))
+    smk.start_warm_server(workflow)
 
 
 onsuccess:
-    smk.stop_warm_server(WARM_SERVER[0] if WARM_SERVER else None)
+    smk.stop_warm_server()
 
 
 onerror:
-    smk.stop_warm_server(WARM_SERVER[0] if WARM_SERVER else None)
+    smk.stop_warm_server()

@@ -25,7 +25,7 @@ class _Job:
     wildcards = _Wildcards(shard="0003")
 snakemake = _Job()
 import simart.jobstart
-import os, random, signal, tempfile, time
+import json, os, random, signal, tempfile, time
 import numpy as np
 import torch
 mode = sys.argv[1]
@@ -53,7 +53,6 @@ elif mode == "wait":
     signal.signal(signal.SIGTERM, on_term)
     open("pid", "w").write(str(os.getpid()))
     time.sleep(60)
-import json
 '''
 
 
@@ -72,11 +71,8 @@ def server(tmp_path_factory):
 
 
 def _job(tmp_path, name="job"):
-    # json is imported at the end of the script body so that it is not a module the
-    # server could have loaded "for" the job: the script's own imports still work
     script = tmp_path / f"{name}.py"
-    script.write_text(JOB.replace("import simart.jobstart", "import json\nimport simart.jobstart")
-                      .format(log=str(tmp_path / "logs" / f"{name}.log")))
+    script.write_text(JOB.format(log=str(tmp_path / "logs" / f"{name}.log")))
     return script
 
 

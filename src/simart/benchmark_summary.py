@@ -19,6 +19,7 @@ the same wall time) and marks it ``warm``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -126,8 +127,6 @@ USAGE_MAX_AGE_S = 120.0
 def find_usage_files(logs_root: str | os.PathLike) -> list[dict]:
     """The ``{log}.usage.json`` files of warm jobs (:mod:`simart.warmstart`) under a folder,
     each with its modification time."""
-    import json
-
     out = []
     for p in sorted(Path(logs_root).rglob("*.usage.json")):
         try:
@@ -151,9 +150,10 @@ def apply_usage(records: pd.DataFrame, patterns: Mapping[str, str],
     if not by_key or records.empty:
         return records
     records = records.copy()
+    regexes = {rule: pattern_regex(p) for rule, p in patterns.items()}
     for i, row in records.iterrows():
-        pattern = patterns.get(row["rule"])
-        m = pattern_regex(pattern).match(os.path.normpath(row["file"])) if pattern else None
+        rx = regexes.get(row["rule"])
+        m = rx.match(os.path.normpath(row["file"])) if rx else None
         if m is None:
             continue
         key = (row["rule"], tuple(sorted(m.groupdict().items())))

@@ -489,9 +489,8 @@ def start(thread_counts, workdir: str | os.PathLike = ".") -> Any:
     """Start the servers for the jobs of this process (a local run's ``onstart``), one per
     thread count its jobs have (Snakemake gives a job ``OMP_NUM_THREADS`` ... = its
     threads): bind each socket here (so no job can come before it), hand it to its server
-    process, and tell the jobs where they are. Returns a handle with ``stop()``, or None
-    where warm start is off."""
-    import atexit
+    process, and tell the jobs where they are. Returns the servers (:class:`Servers`, also
+    stopped when this process exits), or None where warm start is off."""
     import subprocess
     import tempfile
 
@@ -514,11 +513,15 @@ def start(thread_counts, workdir: str | os.PathLike = ".") -> Any:
                 stderr=log, env=env))
             listener.close()
     os.environ[SOCKET_ENV] = folder
-    return _Servers(procs, folder, atexit)
+    return Servers(procs, folder)
 
 
-class _Servers:
-    def __init__(self, procs, folder, atexit):
+class Servers:
+    """The server processes of :func:`start` and their socket folder."""
+
+    def __init__(self, procs, folder):
+        import atexit
+
         self.procs, self.folder = procs, folder
         atexit.register(self.stop)
 

@@ -196,25 +196,26 @@ def check_plan(workflow: Any, plan, root: str) -> None:
                       plan.shard_targets(), plan.all_trained(), root)
 
 
-
 # ------------------------------------------------------------------- warm job processes
-def start_warm_server(workflow: Any) -> Any:
-    """``onstart``: the server that gives a local run's script jobs their libraries loaded
-    (:mod:`simart.warmstart`); none for cluster executors, dry runs, ``--touch`` or
-    ``SIMART_WARM_START=0``."""
+_WARM_SERVERS: list[Any] = []
+
+
+def start_warm_server(workflow: Any) -> None:
+    """``onstart``: the servers that give a local run's script jobs their libraries loaded
+    (:mod:`simart.warmstart`), one per thread count of the jobs to run; none for cluster
+    executors, dry runs, ``--touch`` or ``SIMART_WARM_START=0``."""
     if not (workflow.local_exec and workflow.is_main_process) or workflow.dryrun \
             or workflow.touch:
-        return None
+        return
     from simart import warmstart
 
-    try:
-        threads = {job.threads for job in workflow.dag.needrun_jobs()}
-    except Exception:  # noqa: BLE001  (another Snakemake: the usual two)
-        threads = {1, workflow.resource_settings.cores or 1}
-    return warmstart.start(threads or {1}, workflow.workdir_init)
+    threads = {job.threads for job in workflow.dag.needrun_jobs()} or {1}
+    servers = warmstart.start(threads, workflow.workdir_init)
+    if servers is not None:
+        _WARM_SERVERS.append(servers)
 
 
-def stop_warm_server(server: Any) -> None:
-    """``onsuccess`` / ``onerror``: the server leaves (it would when this process ends)."""
-    if server is not None:
-        server.stop()
+def stop_warm_server() -> None:
+    """``onsuccess`` / ``onerror``: the servers leave (they would when this process ends)."""
+    while _WARM_SERVERS:
+        _WARM_SERVERS.pop().stop()
